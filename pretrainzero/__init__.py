@@ -1,0 +1,14 @@
+"""PretrainZero gym: reinforcement active pretraining (arXiv 2512.03442) as text environments.
+
+Importing the package registers every built-in corpus (YAML files in the repository's
+``envs/`` folder and in the folders named by ``PRETRAINZERO_ENV_PATH``) times every task as
+Gymnasium ids such as ``pretrainzero/wiki-vital-en-MaskedSpan-v0``. Registration reads no data.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .types import Paragraph
+
+__all__ = ["Paragraph", "__version__"]

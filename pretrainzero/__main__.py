@@ -1,0 +1,5 @@
+import sys
+
+from pretrainzero.cli import main
+
+sys.exit(main())

@@ -1,0 +1,66 @@
+r"""Answer extraction: the last ``\boxed{...}`` / ``\mask{...}`` with nested braces, ``<think>`` stripping.
+
+All functions are linear in the input length, so megabyte-long or adversarial completions
+(unbalanced braces, thousands of ``\boxed{``) are parsed without blow-up.
+"""
+
+from __future__ import annotations
+
+import re
+
+_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
+
+
+def _last_command_arg(text: str, command: str) -> str | None:
+    r"""Content of the last *complete* ``\command{...}`` in ``text`` (braces may nest).
+
+    "Last" means the completed occurrence whose opening comes last, so for
+    ``\boxed{a \boxed{b}}`` the answer is ``b`` (the convention of the Qwen-Math and
+    General-Reasoner extractors, which scan from the last ``\boxed``).
+    """
+    opener = "\\" + command + "{"
+    if opener not in text:
+        return None
+    token = re.compile(re.escape(opener) + r"|\\[{}]|[{}]")
+    stack: list[int] = []  # content start for command braces, -1 for plain braces
+    best_start, best_end = -1, -1
+    for m in token.finditer(text):
+        tok = m.group()
+        if tok == opener:
+            stack.append(m.end())
+        elif tok == "{":
+            stack.append(-1)
+        elif tok == "}":
+            if not stack:
+                continue  # stray closing brace: ignore
+            start = stack.pop()
+            if start >= 0 and start > best_start:
+                best_start, best_end = start, m.start()
+        # escaped braces \{ \} are content, not structure
+    if best_start < 0:
+        return None
+    return text[best_start:best_end]
+
+
+def last_boxed(text: str) -> str | None:
+    r"""Return the content of the last complete ``\boxed{...}``, or None if there is none."""
+    return _last_command_arg(text, "boxed")
+
+
+def last_mask(text: str) -> str | None:
+    r"""Return the content of the last complete ``\mask{...}``, or None if there is none."""
+    return _last_command_arg(text, "mask")
+
+
+def strip_think(text: str) -> str:
+    """Remove ``<think>...</think>`` blocks.
+
+    Text after a dangling ``</think>`` is kept (chat templates often prefill ``<think>``); an
+    unclosed ``<think>`` drops everything after it, since the model never left its reasoning.
+    """
+    text = _THINK_BLOCK.sub("", text)
+    if "</think>" in text:
+        text = text.rsplit("</think>", 1)[1]
+    if "<think>" in text:
+        text = text.split("<think>", 1)[0]
+    return text
