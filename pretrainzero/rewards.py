@@ -19,11 +19,11 @@ from collections.abc import Callable, Sequence
 from .parsing import last_boxed, strip_think
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = str.maketrans("", "", string.punctuation + "“”‘’«»–—")
+_PUNCT = str.maketrans({c: " " for c in string.punctuation + "“”‘’«»–—"})
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD-style normalisation: NFKC, lower case, no punctuation/articles, single spaces."""
+    """SQuAD-style normalisation: NFKC, lower case, punctuation and articles to spaces, single spaces."""
     text = unicodedata.normalize("NFKC", text).lower().translate(_PUNCT)
     return " ".join(_ARTICLES.sub(" ", text).split())
 

@@ -1,0 +1,52 @@
+r"""Parsing of \boxed{} / \mask{} and <think> stripping. Run: pytest tests/test_core_parsing.py"""
+
+import time
+
+import pytest
+
+from pretrainzero.parsing import last_boxed, last_mask, strip_think
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"\boxed{Paris}", "Paris"),
+        (r"first \boxed{a} then \boxed{b}", "b"),
+        (r"\boxed{\frac{1}{2}}", r"\frac{1}{2}"),
+        (r"\boxed{x{y}z} and an unfinished \boxed{oops", "x{y}z"),
+        (r"\boxed{a \boxed{b}}", "b"),
+        (r"\boxed{}", ""),
+        (r"\boxed{a \} b}", r"a \} b"),
+        ("no answer here", None),
+        (r"\boxed{never closed", None),
+        ("}}}{{{", None),
+        ("", None),
+    ],
+)
+def test_last_boxed(text, expected):
+    assert last_boxed(text) == expected
+
+
+def test_last_mask_is_independent_of_boxed():
+    assert last_mask(r"\boxed{x} \mask{Eiffel Tower} \boxed{y}") == "Eiffel Tower"
+    assert last_mask(r"\boxed{x}") is None
+
+
+def test_parsing_is_linear_on_adversarial_input():
+    text = r"\boxed{" * 100_000 + "}" * 3 + "x" * 1_000_000
+    t0 = time.perf_counter()
+    assert last_boxed(text) == ""  # the innermost (last-opened) complete box
+    assert time.perf_counter() - t0 < 5.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"<think>maybe \boxed{no}</think> \boxed{yes}", r" \boxed{yes}"),
+        (r"reasoning</think>\boxed{after}", r"\boxed{after}"),
+        (r"\boxed{before}<think>never closed \boxed{inside}", r"\boxed{before}"),
+        ("plain", "plain"),
+    ],
+)
+def test_strip_think(text, expected):
+    assert strip_think(text) == expected
