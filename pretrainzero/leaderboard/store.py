@@ -1,0 +1,173 @@
+"""The results store: every ``*.json`` record under ``leaderboards/results/``, validated.
+
+Loading never drops a record. An unreadable or invalid file raises ``InvalidRecordError`` naming
+the file and every bad field; two files with the same row id raise ``DuplicateRecordError``.
+Writes are atomic (temp file in the same directory, then ``os.replace``) so a crash never leaves
+half a record for the next render to trip over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .schema import validate_record
+
+SAMPLES_DIR = "samples"
+
+
+class InvalidRecordError(ValueError):
+    """A results file that is not valid JSON or fails ``validate_record``."""
+
+
+class DuplicateRecordError(ValueError):
+    """Two results files with the same row id."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One validated results record and the file it came from."""
+
+    path: Path
+    data: Mapping[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.data["id"]
+
+    @property
+    def model(self) -> str:
+        return self.data["model"]["name"]
+
+    @property
+    def benchmark(self) -> str:
+        return self.data["benchmark"]
+
+    @property
+    def protocol(self) -> tuple[str, int]:
+        return self.data["protocol"]["id"], self.data["protocol"]["version"]
+
+    @property
+    def score(self) -> float:
+        return self.data["metrics"]["score"]
+
+    @property
+    def stderr(self) -> float | None:
+        return self.data["metrics"].get("stderr")
+
+    @property
+    def subset_label(self) -> str | None:
+        subset = self.data["subset"]
+        return None if subset is None else subset["label"]
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        return self.data["config"]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (same-directory temp file + ``os.replace``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_copy(src: Path, dst: Path) -> None:
+    """Copy a file atomically (bytes, same-directory temp file + ``os.replace``)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            while chunk := inp.read(1 << 20):
+                out.write(chunk)
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_record(path: Path) -> Record:
+    """Parse and validate one results file; raise ``InvalidRecordError`` naming the file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRecordError(f"{path}: not a readable JSON file ({exc})") from exc
+    errors = validate_record(data)
+    if errors:
+        raise InvalidRecordError(f"{path}: invalid results record:\n  " + "\n  ".join(errors))
+    return Record(Path(path), data)
+
+
+def record_files(results_dir: Path) -> list[Path]:
+    """All record files under ``results_dir`` (recursive; the samples folder is not records)."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        return []
+    return sorted(p for p in results_dir.rglob("*.json")
+                  if SAMPLES_DIR not in p.relative_to(results_dir).parts[:-1] and not p.name.startswith("."))
+
+
+def load_records(results_dir: Path) -> list[Record]:
+    """Load every record under ``results_dir``, sorted by id; fail on any invalid file or duplicate id."""
+    records: list[Record] = []
+    seen: dict[str, Path] = {}
+    for path in record_files(results_dir):
+        rec = read_record(path)
+        if rec.id in seen:
+            raise DuplicateRecordError(f"duplicate row id {rec.id!r} in {seen[rec.id]} and {path}")
+        seen[rec.id] = path
+        records.append(rec)
+    return sorted(records, key=lambda r: r.id)
+
+
+def find_record(results_dir: Path, rid: str) -> Record:
+    """The record with row id ``rid``; ``KeyError`` listing close ids when absent."""
+    records = load_records(results_dir)
+    for rec in records:
+        if rec.id == rid:
+            return rec
+    close = [r.id for r in records if rid.split("__")[0] in r.id][:5]
+    hint = f"; similar: {', '.join(close)}" if close else "; see `pretrainzero leaderboard list`"
+    raise KeyError(f"no row {rid!r} under {results_dir}{hint}")
+
+
+def submit(src: Path, results_dir: Path, samples: Path | None = None, replace: bool = False) -> Path:
+    """Validate ``src`` and copy it (and its samples file, if any) into ``results_dir``.
+
+    The record lands at ``results_dir/<id>.json`` and its samples at ``results_dir/samples/<id>.jsonl``
+    (``samples_file`` is rewritten to that relative path). ``samples`` defaults to the record's own
+    ``samples_file`` resolved next to ``src`` when that file exists. A duplicate id is refused unless
+    ``replace``; with ``replace`` the old file (wherever it lives) is removed after the new one is in.
+    """
+    rec = read_record(src)
+    existing = {r.id: r for r in load_records(results_dir)}
+    if rec.id in existing and not replace:
+        raise DuplicateRecordError(
+            f"row {rec.id!r} already exists ({existing[rec.id].path}); pass --replace to overwrite it")
+    data = dict(rec.data)
+    if samples is None and data.get("samples_file"):
+        candidate = Path(src).parent / data["samples_file"]
+        samples = candidate if candidate.is_file() else None
+    if samples is not None:
+        if not Path(samples).is_file():
+            raise FileNotFoundError(f"samples file {samples} does not exist")
+        rel = f"{SAMPLES_DIR}/{rec.id}.jsonl"
+        atomic_copy(Path(samples), Path(results_dir) / rel)
+        data["samples_file"] = rel
+    dst = Path(results_dir) / f"{rec.id}.json"
+    atomic_write_text(dst, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    old = existing.get(rec.id)
+    if old is not None and old.path.resolve() != dst.resolve():
+        old.path.unlink()
+    return dst

@@ -1,0 +1,141 @@
+"""The leaderboard as data: tables of display cells built from records and reference files.
+
+Both renderers (Markdown and HTML) draw from these frozen tables, so the rules live in one
+place: one table per protocol id and version (a cell never mixes protocols), rows are models,
+columns are the benchmarks present plus Math AVG and Overall AVG, partial aggregates and subset
+cells carry labels, and every measured cell remembers the record id it came from so the caller
+can prove that no record was dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .aggregate import PAPER_BENCHMARKS, Aggregate, display_name, math_avg, overall_avg
+from .reference import Reference, combined_rows, stages
+from .store import Record
+
+AGGREGATES: tuple[str, ...] = ("math_avg", "overall_avg")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One displayed number (percent) with the labels that must travel with it."""
+
+    value: float | None
+    stderr: float | None = None
+    flags: tuple[str, ...] = ()  # any of "subset", "partial", "suspect"
+    note: str = ""  # why the flags are there (subset label, "partial 2/6", suspect reason key)
+    record_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.value is None:
+            return ""
+        return f"{self.value:.2f}"
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    cells: Mapping[str, Cell]
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    title: str
+    kind: str  # "measured" or "reference"
+    protocol: str  # "pz-0shot-boxed v1" for measured tables; the claimed protocol for reference ones
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def record_ids(self) -> list[str]:
+        return [c.record_id for r in self.rows for c in r.cells.values() if c.record_id is not None]
+
+
+def _column_order(benchmarks: Iterable[str]) -> tuple[str, ...]:
+    present = set(benchmarks)
+    paper = [b for b in PAPER_BENCHMARKS if b in present]
+    extra = sorted(present - set(PAPER_BENCHMARKS))
+    return tuple(paper + extra)
+
+
+def _aggregate_cell(agg: Aggregate) -> Cell:
+    if agg.value is None:
+        return Cell(None)
+    return Cell(agg.value, flags=("partial",) if agg.partial else (), note=agg.label)
+
+
+def _measured_cell(rec: Record) -> Cell:
+    stderr = None if rec.stderr is None else 100 * rec.stderr
+    subset = rec.subset_label
+    return Cell(100 * rec.score, stderr, ("subset",) if subset else (), f"subset: {subset}" if subset else "",
+                rec.id)
+
+
+def protocol_tables(records: Iterable[Record]) -> list[Table]:
+    """One table per (protocol id, version), rows = models, sorted by protocol then model name."""
+    groups: dict[tuple[str, int], list[Record]] = {}
+    for rec in records:
+        groups.setdefault(rec.protocol, []).append(rec)
+    tables = []
+    for (pid, version), recs in sorted(groups.items()):
+        columns = _column_order(r.benchmark for r in recs)
+        by_model: dict[str, dict[str, Record]] = {}
+        for rec in recs:
+            cells = by_model.setdefault(rec.model, {})
+            if rec.benchmark in cells:  # ids are unique per (model, benchmark, protocol id): cannot happen
+                raise ValueError(f"two records for {rec.model}/{rec.benchmark} under {pid}: "
+                                 f"{cells[rec.benchmark].id}, {rec.id}")
+            cells[rec.benchmark] = rec
+        rows, notes = [], []
+        for model in sorted(by_model, key=str.lower):
+            cells: dict[str, Cell] = {b: _measured_cell(r) for b, r in by_model[model].items()}
+            scores = {b: c.value for b, c in cells.items() if c.value is not None}
+            m = math_avg(scores)
+            cells["math_avg"] = _aggregate_cell(m)
+            cells["overall_avg"] = _aggregate_cell(overall_avg(scores, m))
+            subset = any("subset" in c.flags for c in cells.values())
+            label = f"{model} (subset)" if subset else model
+            rows.append(Row(label, cells))
+            notes += [f"{model} / {display_name(b)}: {r.subset_label}"
+                      for b, r in sorted(by_model[model].items()) if r.subset_label]
+        tables.append(Table(
+            id=f"protocol-{pid}-v{version}", title=f"Protocol {pid} v{version}", kind="measured",
+            protocol=f"{pid} v{version}", columns=columns + AGGREGATES, rows=tuple(rows), notes=tuple(notes)))
+    return tables
+
+
+_STAGE_TITLES = {"rlpt": "after RL pretraining", "rlvr": "after RLVR post-training"}
+
+
+def reference_tables(ref: Reference) -> list[Table]:
+    """The paper's tables merged per stage (Table 1 + 2, Table 3 + 4), one table per base model."""
+    out = []
+    for stage in stages(ref):
+        numbers = "+".join(t.id.removeprefix("table") for t in ref.tables if t.stage == stage)
+        rows = combined_rows(ref, stage)
+        by_model: dict[str, list] = {}
+        for row in rows:
+            by_model.setdefault(row.model, []).append(row)
+        for model, model_rows in by_model.items():
+            present = {c for r in model_rows for c in r.values} - set(AGGREGATES)
+            columns = _column_order(present) + tuple(a for a in AGGREGATES if any(a in r.values for r in model_rows))
+            table_rows = []
+            for r in model_rows:
+                cells = {}
+                for col in columns:
+                    reason = r.suspect.get(col)
+                    # The note is the reason key; renderers map it to a mark and its explanation.
+                    cells[col] = Cell(r.values.get(col), flags=("suspect",) if reason else (), note=reason or "")
+                table_rows.append(Row(r.method, cells))
+            stage_title = _STAGE_TITLES.get(stage, stage)
+            out.append(Table(
+                id=f"ref-{ref.source_id}-{stage}-{model.lower()}", kind="reference",
+                title=f"{model} {stage_title} (arXiv {ref.source_id.rsplit('-', 1)[-1]}, Tables {numbers})",
+                protocol=f"{ref.protocol_id} ({ref.protocol_status})", columns=columns, rows=tuple(table_rows),
+                notes=tuple(f"{display_name(c)}: {n}" for c, n in ref.column_notes.items() if c in columns)))
+    return out
