@@ -9,6 +9,26 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .corpus import (
+    Corpus,
+    CorpusSpec,
+    get_corpus,
+    list_corpora,
+    load_builtin_corpora,
+    load_corpus_yaml,
+    register_corpus,
+)
 from .types import Paragraph
 
-__all__ = ["Paragraph", "__version__"]
+__all__ = [
+    "Corpus",
+    "CorpusSpec",
+    "Paragraph",
+    "__version__",
+    "get_corpus",
+    "list_corpora",
+    "load_corpus_yaml",
+    "register_corpus",
+]
+
+load_builtin_corpora()  # parses YAML only; reads no corpus data

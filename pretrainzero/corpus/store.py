@@ -1,0 +1,163 @@
+"""On-disk paragraph index: kept paragraphs in one UTF-8 blob plus fixed-width numpy arrays.
+
+Layout of one index folder (``$PRETRAINZERO_CACHE/index/<name>-<key>/``):
+
+* ``text.bin``: the kept paragraphs' UTF-8 bytes back to back; ``titles.bin`` likewise for titles;
+* ``offsets.i64`` (n + 1 byte offsets into text.bin), ``docs.i64`` (document number),
+  ``pieces.i32`` (piece number inside the document), ``titles.i64`` (n start/end pairs into
+  titles.bin, -1 for no title): raw little-endian arrays opened with ``numpy.memmap``;
+* ``meta.json``: spec, cache key, counts and :class:`CorpusStats`, written last.
+
+Why materialise the text rather than seek back into the source: random access then costs one
+``pread`` whatever the source (a ``.json`` map, parquet row groups, a streamed Hub dataset can
+not be seeked cheaply), filters and splitting run once, and nothing but the touched pages is in
+memory. The price is disk space equal to the kept text. A folder is built under a temporary name
+and renamed into place, so readers never see a half-written index and concurrent builders race
+harmlessly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from array import array
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .stats import CorpusStats
+
+FORMAT = 1
+_FLUSH = 1 << 16
+
+
+def cache_root() -> Path:
+    """``$PRETRAINZERO_CACHE`` (default ``~/.cache/pretrainzero``)."""
+    return Path(os.environ.get("PRETRAINZERO_CACHE") or Path.home() / ".cache" / "pretrainzero")
+
+
+class _Column:
+    """Append-only typed column flushed to a raw file in chunks (constant memory)."""
+
+    def __init__(self, path: Path, typecode: str) -> None:
+        self._file = open(path, "wb")
+        self._buf = array(typecode)
+
+    def append(self, value: int) -> None:
+        self._buf.append(value)
+        if len(self._buf) >= _FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        self._buf.tofile(self._file)
+        del self._buf[:]
+
+    def close(self) -> None:
+        self.flush()
+        self._file.close()
+
+
+def build_store(
+    final: Path, rows: Iterable[tuple[int, int, str, str | None]], stats: CorpusStats, meta: dict[str, Any]
+) -> Path:
+    """Write ``rows`` of (doc, piece, text, title) into ``final`` atomically; return the folder used.
+
+    Raises whatever ``rows`` raises (e.g. the empty-corpus error) and leaves nothing behind.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=final.name + ".tmp-", dir=final.parent))
+    try:
+        offsets = _Column(tmp / "offsets.i64", "q")
+        docs = _Column(tmp / "docs.i64", "q")
+        pieces = _Column(tmp / "pieces.i32", "i")
+        titles = _Column(tmp / "titles.i64", "q")
+        last_title: str | None = None
+        title_span = (-1, -1)
+        with open(tmp / "text.bin", "wb") as text_f, open(tmp / "titles.bin", "wb") as title_f:
+            pos = title_pos = 0
+            offsets.append(0)
+            for doc, piece, text, title in rows:
+                data = text.encode("utf-8")
+                text_f.write(data)
+                pos += len(data)
+                offsets.append(pos)
+                docs.append(doc)
+                pieces.append(piece)
+                if title != last_title:  # consecutive paragraphs of a document share one title copy
+                    if title is None:
+                        title_span = (-1, -1)
+                    else:
+                        tdata = title.encode("utf-8")
+                        title_f.write(tdata)
+                        title_span = (title_pos, title_pos + len(tdata))
+                        title_pos += len(tdata)
+                    last_title = title
+                titles.append(title_span[0])
+                titles.append(title_span[1])
+        for column in (offsets, docs, pieces, titles):
+            column.close()
+        meta = {**meta, "format": FORMAT, "paragraphs": stats.paragraphs, "stats": stats.to_dict()}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+        try:
+            os.rename(tmp, final)
+        except OSError:  # another process finished first: use its copy
+            shutil.rmtree(tmp, ignore_errors=True)
+        return final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+class Store:
+    """Read side of an index folder: O(1) paragraph access by position."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.meta: dict[str, Any] = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        if self.meta.get("format") != FORMAT:
+            raise ValueError(f"index {path} has format {self.meta.get('format')}, expected {FORMAT}")
+        self.n = int(self.meta["paragraphs"])
+        self.stats = CorpusStats.from_dict(self.meta["stats"])
+        self._offsets = np.memmap(path / "offsets.i64", dtype="<i8", mode="r")
+        self._docs = np.memmap(path / "docs.i64", dtype="<i8", mode="r")
+        self._pieces = np.memmap(path / "pieces.i32", dtype="<i4", mode="r")
+        self._titles = np.memmap(path / "titles.i64", dtype="<i8", mode="r")
+        if len(self._docs) != self.n or len(self._offsets) != self.n + 1:
+            raise ValueError(f"index {path} is damaged (array lengths disagree with meta.json); delete it")
+        self._text_fd: int | None = os.open(path / "text.bin", os.O_RDONLY)
+        self._title_fd: int | None = os.open(path / "titles.bin", os.O_RDONLY)
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        return (path / "meta.json").is_file()
+
+    def row(self, i: int) -> tuple[int, int, str, str | None]:
+        """(doc, piece, text, title) of paragraph ``i`` (0 <= i < n)."""
+        start, end = int(self._offsets[i]), int(self._offsets[i + 1])
+        text = os.pread(self._text_fd, end - start, start).decode("utf-8")  # type: ignore[arg-type]
+        t0, t1 = int(self._titles[2 * i]), int(self._titles[2 * i + 1])
+        title = None if t0 < 0 else os.pread(self._title_fd, t1 - t0, t0).decode("utf-8")  # type: ignore[arg-type]
+        return int(self._docs[i]), int(self._pieces[i]), text, title
+
+    def find(self, doc: int, piece: int) -> int | None:
+        """Position of (doc, piece), by binary search over the sorted document numbers."""
+        i = int(np.searchsorted(self._docs, doc, side="left"))
+        while i < self.n and int(self._docs[i]) == doc:
+            if int(self._pieces[i]) == piece:
+                return i
+            i += 1
+        return None
+
+    def close(self) -> None:
+        for attr in ("_text_fd", "_title_fd"):
+            fd = getattr(self, attr, None)
+            if fd is not None:
+                setattr(self, attr, None)  # never close a number the OS may have reused
+                os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
