@@ -1,0 +1,37 @@
+"""Gymnasium text environments: ``MaskedSpan``, ``NextToken``, ``MaskGeneration``, ``ActiveMasking``.
+
+Observations and actions are ``str`` (:class:`AnyText` spaces). Every corpus x task is
+registered as ``pretrainzero/{corpus}-{Task}-v{N}`` when the corpus is registered.
+"""
+
+from __future__ import annotations
+
+from .active_masking import ActiveMaskingEnv
+from .base import CorpusEnv, SequenceCorpus
+from .mask_generation import MaskGenerationEnv
+from .maskers import MASKERS, make_masker
+from .masked_span import MaskedSpanEnv
+from .next_token import NextTokenEnv
+from .predictors import HeuristicPredictor
+from .registration import ENV_VERSION, TASKS, env_id, list_envs, make_vec, register_corpus_envs, resolve_env_id
+from .spaces import AnyText
+
+__all__ = [
+    "ENV_VERSION",
+    "MASKERS",
+    "TASKS",
+    "ActiveMaskingEnv",
+    "AnyText",
+    "CorpusEnv",
+    "HeuristicPredictor",
+    "MaskGenerationEnv",
+    "MaskedSpanEnv",
+    "NextTokenEnv",
+    "SequenceCorpus",
+    "env_id",
+    "list_envs",
+    "make_masker",
+    "make_vec",
+    "register_corpus_envs",
+    "resolve_env_id",
+]

@@ -1,0 +1,98 @@
+"""Gymnasium ids for every corpus x task: ``pretrainzero/{corpus}-{Task}-v{N}``.
+
+``N = ENV_VERSION + corpus spec version``: bump :data:`ENV_VERSION` whenever masking, prompts or
+scoring change, so results under one id stay comparable. Registering reads no data; an env loads
+its corpus on the first ``reset``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium
+
+NAMESPACE = "pretrainzero"
+ENV_VERSION = 0
+
+
+@dataclass(frozen=True)
+class TaskEntry:
+    """How to build one env family."""
+
+    entry_point: str
+    max_episode_steps: int
+    summary: str
+
+
+TASKS: dict[str, TaskEntry] = {
+    "MaskedSpan": TaskEntry(
+        "pretrainzero.envs.masked_span:MaskedSpanEnv", 1, "predict a random masked span (Random RLPT)"
+    ),
+    "NextToken": TaskEntry("pretrainzero.envs.next_token:NextTokenEnv", 1, "predict the next word (RPT baseline)"),
+    "MaskGeneration": TaskEntry(
+        "pretrainzero.envs.mask_generation:MaskGenerationEnv", 1, "propose a mask, scored by G predictions"
+    ),
+    "ActiveMasking": TaskEntry(
+        "pretrainzero.envs.active_masking:ActiveMaskingEnv", 2, "mask, then predict: the PretrainZero game"
+    ),
+}
+
+
+def env_id(corpus: str, task: str, version: int = 0) -> str:
+    """The registered id of a corpus x task."""
+    return f"{NAMESPACE}/{corpus}-{task}-v{ENV_VERSION + version}"
+
+
+def register_corpus_envs(spec: Any) -> list[str]:
+    """Register ``spec.tasks`` for corpus ``spec.name``; returns the ids.
+
+    Re-registering a corpus replaces its ids (older versions included) without warnings.
+    """
+    unknown = [t for t in spec.tasks if t not in TASKS]
+    if unknown:
+        raise ValueError(f"unknown task(s) {unknown} for corpus {spec.name!r}; choose from {sorted(TASKS)}")
+    stale = re.compile(rf"{re.escape(NAMESPACE)}/{re.escape(spec.name)}-({'|'.join(TASKS)})-v\d+")
+    for old in [i for i in gymnasium.registry if stale.fullmatch(i)]:
+        del gymnasium.registry[old]
+    ids = []
+    for task in spec.tasks:
+        entry = TASKS[task]
+        ids.append(env_id(spec.name, task, int(getattr(spec, "version", 0))))
+        gymnasium.register(
+            id=ids[-1],
+            entry_point=entry.entry_point,
+            max_episode_steps=entry.max_episode_steps,
+            kwargs={"corpus": spec.name},
+        )
+    return ids
+
+
+def list_envs() -> list[str]:
+    """Every registered ``pretrainzero/...`` id, sorted; loads no data."""
+    return sorted(i for i in gymnasium.registry if i.startswith(NAMESPACE + "/"))
+
+
+def resolve_env_id(name: str) -> str:
+    """``name`` if registered, else a ``KeyError`` naming the closest registered ids."""
+    ids = list_envs()
+    if name in gymnasium.registry:
+        return name
+    close = difflib.get_close_matches(name, ids, n=3, cutoff=0.5) or difflib.get_close_matches(
+        f"{NAMESPACE}/{name}", ids, n=3, cutoff=0.5
+    )
+    hint = f"; did you mean {', '.join(close)}?" if close else "; see `pretrainzero list envs`"
+    raise KeyError(f"unknown env id {name!r}{hint}")
+
+
+def make_vec(env: str, num_envs: int = 1, vectorization_mode: str = "sync", **kwargs: Any) -> Any:
+    """``gymnasium.make_vec`` that turns shared memory off for ``async``.
+
+    Gymnasium's shared-memory transport cannot carry string observations (it returns stale
+    padding for ``Text`` and raises for custom spaces), so async workers send them by pipe.
+    """
+    if vectorization_mode == "async":
+        kwargs["vector_kwargs"] = {"shared_memory": False, **kwargs.get("vector_kwargs", {})}
+    return gymnasium.make_vec(env, num_envs, vectorization_mode, **kwargs)
