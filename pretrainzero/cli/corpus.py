@@ -1,0 +1,162 @@
+"""`pretrainzero corpus add|show|index|list`: register, inspect and index corpora.
+
+``corpus add`` is the third way to register a corpus (besides YAML and ``register_corpus``): it
+validates the spec, reads the first paragraph to prove the source works, then writes
+``<dir>/<name>.yaml`` atomically, which ``import pretrainzero`` loads from then on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import tempfile
+import textwrap
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("corpus", help="register, inspect and index corpora",
+                                   description=__doc__.splitlines()[0])
+    parser.set_defaults(func=run)
+    verbs = parser.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
+
+    add = verbs.add_parser("add", help="declare a corpus (writes a YAML file)")
+    add.add_argument("name", help="corpus name, [a-z0-9][a-z0-9._-]* (becomes part of env ids)")
+    add.add_argument("--source", required=True,
+                     help="hf:<dataset id or dir> | file path/glob (.jsonl .json .parquet .txt .md) | "
+                          "package:<module>/<glob>")
+    add.add_argument("--text-field", default="text")
+    add.add_argument("--title-field")
+    add.add_argument("--hf-config")
+    add.add_argument("--split", default="train")
+    stream = add.add_mutually_exclusive_group()
+    stream.add_argument("--streaming", dest="streaming", action="store_true", default=None)
+    stream.add_argument("--no-streaming", dest="streaming", action="store_false")
+    add.add_argument("--min-chars", type=int, default=200)
+    add.add_argument("--max-chars", type=int, default=2000)
+    add.add_argument("--no-dedup", dest="dedup", action="store_false", help="keep exact duplicate paragraphs")
+    add.add_argument("--tasks", help="comma-separated task names (default: all)")
+    add.add_argument("--version", type=int, default=0, help="corpus version, part of env ids' vN")
+    add.add_argument("--description", default="")
+    add.add_argument("--license", default="")
+    add.add_argument("--language", default="")
+    add.add_argument("--dir", type=Path, help="folder to write NAME.yaml into (default: first "
+                     "PRETRAINZERO_ENV_PATH folder, else ~/.config/pretrainzero/envs)")
+    add.add_argument("--force", action="store_true", help="overwrite an existing NAME.yaml")
+    add.add_argument("--no-check", dest="check", action="store_false", help="do not read the first paragraph")
+    add.set_defaults(corpus_func=run_add)
+
+    show = verbs.add_parser("show", help="spec, first paragraphs and stats of a corpus")
+    show.add_argument("name")
+    show.add_argument("-n", type=int, default=3, help="paragraphs to print (default 3)")
+    show.add_argument("--index", action="store_true", help="build the index to report full stats")
+    show.set_defaults(corpus_func=run_show)
+
+    index = verbs.add_parser("index", help="build the on-disk index of a corpus and print counts")
+    index.add_argument("name")
+    index.set_defaults(corpus_func=run_index)
+
+    lst = verbs.add_parser("list", help="registered corpora (reads no data)")
+    lst.set_defaults(corpus_func=run_list)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(args.corpus_func(args) or 0)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from pretrainzero.corpus import Corpus, CorpusSpec, default_add_dir, register_spec, spec_as_yaml
+    from pretrainzero.corpus.registry import _absolute_source
+
+    fields = dict(
+        text_field=args.text_field, title_field=args.title_field, hf_config=args.hf_config, split=args.split,
+        streaming=args.streaming, min_chars=args.min_chars, max_chars=args.max_chars, dedup=args.dedup,
+        version=args.version, description=args.description, license=args.license, language=args.language,
+    )
+    if args.tasks:
+        fields["tasks"] = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+    spec = CorpusSpec(name=args.name, source=_absolute_source(args.source, Path.cwd()), **fields)
+    folder = (args.dir or default_add_dir()).expanduser()
+    target = folder / f"{spec.name}.yaml"
+    if target.exists() and not args.force:
+        raise ValueError(f"{target} already exists (use --force to overwrite)")
+    if args.check:
+        first = next(iter(Corpus(spec)))  # raises a clear error if the source yields nothing
+        print(f"first paragraph ({first.id}): {textwrap.shorten(first.text, 160)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".yaml.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(spec_as_yaml(spec))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    register_spec(spec)
+    print(f"wrote {target}")
+    if folder.resolve() not in _loaded_dirs():
+        print(f"note: {folder} is not loaded at import; add it to PRETRAINZERO_ENV_PATH")
+    for env_id in _env_ids(spec):
+        print(f"  {env_id}")
+    return 0
+
+
+def _loaded_dirs() -> set[Path]:
+    from pretrainzero.corpus import env_path_dirs, user_env_dir
+    from pretrainzero.corpus.registry import BUILTIN_DIR
+
+    return {p.resolve() for p in [BUILTIN_DIR, user_env_dir(), *env_path_dirs()]}
+
+
+def _env_ids(spec) -> list[str]:  # noqa: ANN001
+    try:
+        from pretrainzero.envs.registration import env_id
+    except ImportError:
+        return []
+    return [env_id(spec.name, task, spec.version) for task in spec.tasks]
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from pretrainzero.corpus import get_corpus, spec_as_yaml
+
+    corpus = get_corpus(args.name)
+    print(spec_as_yaml(corpus.spec).rstrip())
+    for env_id in _env_ids(corpus.spec):
+        print(f"# env: {env_id}")
+    print()
+    for p in itertools.islice(corpus, max(args.n, 0)):
+        title = f" [{p.meta['title']}]" if "title" in p.meta else ""
+        print(f"{p.id}{title} ({len(p.text)} chars)")
+        print(textwrap.indent(textwrap.shorten(p.text, 400), "    "))
+    print()
+    if args.index or corpus.is_indexed():
+        print(corpus.summary())
+    else:
+        print(f"(not indexed yet: `pretrainzero corpus index {args.name}` or --index for full stats)")
+    return 0
+
+
+def run_index(args: argparse.Namespace) -> int:
+    import time
+
+    from pretrainzero.corpus import get_corpus
+
+    corpus = get_corpus(args.name)
+    start = time.perf_counter()
+    store = corpus.build_index(progress=True)
+    s = store.stats
+    print(corpus.summary())
+    print(f"documents {s.documents:,}  paragraphs {s.paragraphs:,}  files {s.files}  "
+          f"({time.perf_counter() - start:.1f}s)")
+    size = sum(f.stat().st_size for f in store.path.iterdir())
+    print(f"index: {store.path} ({size / 1e6:.1f} MB)")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from pretrainzero.corpus import list_corpora
+
+    for spec in list_corpora():
+        print(f"{spec.name:24} {spec.describe_source()}")
+    return 0
