@@ -37,6 +37,7 @@ class Aggregate:
     value: float | None
     n_present: int
     n_required: int
+    detail: str = ""  # what is missing, when a count alone would mislead (Overall AVG)
 
     @property
     def partial(self) -> bool:
@@ -44,7 +45,9 @@ class Aggregate:
 
     @property
     def label(self) -> str:
-        return f"partial {self.n_present}/{self.n_required}" if self.partial else ""
+        if not self.partial:
+            return ""
+        return f"partial: {self.detail}" if self.detail else f"partial {self.n_present}/{self.n_required}"
 
 
 def _mean(values: list[float]) -> float | None:
@@ -66,7 +69,9 @@ def overall_avg(scores: Mapping[str, float], math: Aggregate | None = None) -> A
     """
     math = math if math is not None else math_avg(scores)
     parts = [scores[b] for b in GENERAL_BENCHMARKS if scores.get(b) is not None]
-    n_full = len(parts) + (0 if math.partial or math.value is None else 1)
+    n_general = len(parts)
+    n_full = n_general + (0 if math.partial or math.value is None else 1)
     if math.value is not None:
         parts.append(math.value)
-    return Aggregate(_mean(parts), n_full, len(GENERAL_BENCHMARKS) + 1)
+    detail = f"math {math.n_present}/{math.n_required}, general {n_general}/{len(GENERAL_BENCHMARKS)}"
+    return Aggregate(_mean(parts), n_full, len(GENERAL_BENCHMARKS) + 1, detail)

@@ -30,9 +30,9 @@ h3 { margin: 1.6rem 0 .4rem; font-size: 1.05rem; }
 p.lead, p.meta, ul.notes { color: var(--muted); }
 .wrap { overflow-x: auto; }
 table.sortable { border-collapse: collapse; margin: .4rem 0; font-variant-numeric: tabular-nums; }
-table.sortable th, table.sortable td { border: 1px solid var(--line); padding: .28rem .55rem; white-space: nowrap; }
+table.sortable th, table.sortable td { border: 1px solid var(--line); padding: .25rem .45rem; white-space: nowrap; }
 table.sortable th { background: var(--head); cursor: pointer; user-select: none; position: relative;
-                    padding-right: 1.3rem; }
+                    padding-right: 1.2rem; font-size: .92em; }
 table.sortable th::after { content: "\\2195"; position: absolute; right: .35rem; color: #a0a5ad; font-size: .8em; }
 table.sortable th[aria-sort="ascending"]::after { content: "\\25B2"; color: var(--fg); }
 table.sortable th[aria-sort="descending"]::after { content: "\\25BC"; color: var(--fg); }

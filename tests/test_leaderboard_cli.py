@@ -1,0 +1,130 @@
+"""`pretrainzero leaderboard` verbs. Run: pytest tests/test_leaderboard_cli.py"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from pretrainzero.cli import leaderboard as cli
+from pretrainzero.leaderboard.reproduce import compare, eval_command, reproduce_config
+from pretrainzero.leaderboard.store import load_records
+
+FIXTURES = Path(__file__).parent / "fixtures" / "leaderboard"
+RECORD = json.loads((FIXTURES / "record.json").read_text())
+ROW = RECORD["id"]
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="pretrainzero")
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture
+def root(tmp_path):
+    root = tmp_path / "lb"
+    assert run(["leaderboard", "--root", str(root), "submit", str(FIXTURES / "record.json")]) == 0
+    return root
+
+
+def test_submit_copies_record_and_samples_and_renders(root):
+    assert (root / "results" / f"{ROW}.json").is_file()
+    assert (root / "results" / "samples" / f"{ROW}.jsonl").is_file()
+    assert ROW in (root / "README.md").read_text() and (root / "index.html").is_file()
+
+
+def test_submit_duplicate_is_refused_then_replaced(root, tmp_path):
+    changed = dict(RECORD, metrics=dict(RECORD["metrics"], score=0.07), samples_file=None)
+    src = tmp_path / "again.json"
+    src.write_text(json.dumps(changed))
+    with pytest.raises(ValueError, match="--replace"):
+        run(["leaderboard", "--root", str(root), "submit", str(src)])
+    assert run(["leaderboard", "--root", str(root), "submit", str(src), "--replace"]) == 0
+    [rec] = load_records(root / "results")
+    assert rec.score == 0.07 and "7.00" in (root / "README.md").read_text()
+
+
+def test_render_reports_counts_and_check_detects_staleness(root, capsys):
+    assert run(["leaderboard", "--root", str(root), "render"]) == 0
+    assert "rendered 1 records into 1 cells" in capsys.readouterr().out
+    assert run(["leaderboard", "--root", str(root), "render", "--check"]) == 0
+    (root / "README.md").write_text("hand edited\n")
+    assert run(["leaderboard", "--root", str(root), "render", "--check"]) == 1
+
+
+def test_list_prints_rows(root, capsys):
+    assert run(["leaderboard", "--root", str(root), "list"]) == 0
+    out = capsys.readouterr().out
+    assert ROW in out and "3.00 ± 1.70" in out and "first 100 of 1319" in out
+
+
+def test_reproduce_dry_run_prints_the_stored_config(root, capsys):
+    assert run(["leaderboard", "--root", str(root), "reproduce", ROW, "--dry-run", "--limit", "5"]) == 0
+    out = capsys.readouterr().out
+    stored = json.loads(out.split("stored config:\n", 1)[1].split("\n# would call", 1)[0])
+    assert stored == RECORD["config"]
+    assert "pretrainzero eval --model SmolLM2-135M-Instruct --benchmarks gsm8k --protocol pz-0shot-boxed" in out
+    assert "--limit 5" in out and "--seed 1234" in out
+
+
+def test_reproduce_unknown_row_names_it(root):
+    with pytest.raises(KeyError, match="no row 'nope__gsm8k__x'"):
+        run(["leaderboard", "--root", str(root), "reproduce", "nope__gsm8k__x", "--dry-run"])
+
+
+def _fake_runner(monkeypatch, score: float, stderr: float | None, calls: list):
+    def run_eval(config: dict, out_dir) -> dict:
+        calls.append((config, Path(out_dir)))
+        new = json.loads(json.dumps(RECORD))
+        new["metrics"].update(score=score, stderr=stderr)
+        return new
+
+    module = types.ModuleType("pretrainzero.eval.runner")
+    module.run_eval = run_eval
+    monkeypatch.setitem(sys.modules, "pretrainzero.eval.runner", module)
+
+
+def test_reproduce_within_and_outside_tolerance(root, tmp_path, monkeypatch, capsys):
+    calls: list = []
+    _fake_runner(monkeypatch, 0.04, 0.017, calls)  # diff 1 point, tolerance 2*sqrt(2)*1.7 = 4.81 points
+    assert run(["leaderboard", "--root", str(root), "reproduce", ROW, "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "stored     3.00" in out and "new        4.00" in out and "+1.00 points" in out
+    assert "4.81 points (2x combined stderr): WITHIN" in out
+    config, out_dir = calls[0]
+    assert config == RECORD["config"] and out_dir == tmp_path / "o"
+    _fake_runner(monkeypatch, 0.20, 0.017, calls)
+    assert run(["leaderboard", "--root", str(root), "reproduce", ROW, "--out", str(tmp_path / "o2")]) == 1
+    assert "OUTSIDE" in capsys.readouterr().out
+
+
+def test_reproduce_without_runner_errors_clearly(root, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pretrainzero.eval.runner", None)  # makes the import fail
+    assert run(["leaderboard", "--root", str(root), "reproduce", ROW]) == 2
+    assert "pretrainzero.eval.runner.run_eval" in capsys.readouterr().err
+
+
+def test_explicit_tolerance_wins_and_missing_stderr_cannot_judge():
+    stored = dict(RECORD, tolerance=0.005)
+    new = dict(RECORD, metrics=dict(RECORD["metrics"], score=0.04))
+    c = compare(stored, new)
+    assert (c.tolerance, c.tolerance_source, c.within) == (0.005, "explicit", False)
+    no_se = dict(RECORD, metrics=dict(RECORD["metrics"], stderr=None))
+    assert compare(no_se, new).within is None
+    config = reproduce_config(dict(RECORD, config=dict(RECORD["config"], benchmarks=["gsm8k", "aime25"])), limit=3)
+    assert config["benchmarks"] == ["gsm8k"] and config["limit"] == 3
+    assert eval_command(config).startswith("pretrainzero eval --model SmolLM2-135M-Instruct")
+
+
+def test_verb_is_registered_in_the_console_script(capsys):
+    from pretrainzero.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["leaderboard", "--help"])
+    assert "reproduce" in capsys.readouterr().out
