@@ -1,0 +1,277 @@
+"""Training recipes: YAML files in ``agents/`` loaded into frozen, validated dataclasses.
+
+Every field is checked when the recipe is built, before any model loads: an unknown key names
+itself and suggests close matches; a wrong type or out-of-range value names the field. The
+dataclass defaults are the paper's settings for >= 3B models (P=32 paragraphs, G_gen=8 masks,
+G_pred=8 predictions, prompt <= 1536 and response <= 4096 tokens, lr 5e-7 cosine, no KL,
+clip-higher 0.2/0.28, 2000 steps); tiny CPU models need the recipe in
+``agents/smollm2-135m-cpu.yaml``.
+
+    recipe = load_recipe("agents/tiny-test.yaml", overrides=["steps=2", "sft.steps=0"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from ..masking import MASK_RULES
+from ..rewards import GENERATOR_SHAPES
+
+Mode = Literal["pretrainzero", "random-rlpt", "rpt"]
+MASKERS: tuple[str, ...] = ("random-span", "whole-word", "next-token")
+
+
+@dataclass(frozen=True)
+class SFTConfig:
+    """Optional supervised cold start before RL (run by :mod:`pretrainzero.rl.sft`; 0 steps = off).
+
+    Trains on corpus-derived answers: masked paragraph -> short reasoning stub + ``\\boxed{span}``.
+    """
+
+    steps: int = 0
+    lr: float = 1e-5
+    batch_size: int = 8
+    warmup_steps: int = 0
+    masker: str = "whole-word"
+    masker_kwargs: dict[str, Any] = field(default_factory=dict)
+    max_seq_tokens: int = 1024
+    include_generation: bool = True  # also teach the mask-generation format (\mask{span})
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _positive(self, "steps", minimum=0)
+        _positive(self, "batch_size")
+        _positive(self, "max_seq_tokens")
+        _positive(self, "warmup_steps", minimum=0)
+        if self.lr <= 0:
+            raise ValueError(f"sft.lr must be > 0, got {self.lr}")
+        if self.masker not in MASKERS:
+            raise ValueError(f"sft.masker must be one of {MASKERS}, got {self.masker!r}")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything a training run needs. YAML keys are these field names (``sft:`` is a mapping)."""
+
+    # What to train
+    name: str = "pretrainzero"
+    model: str = "Qwen/Qwen3-4B-Base"  # HF id, local directory or the alias "smollm2-135m"
+    dtype: Literal["float32", "bfloat16"] = "bfloat16"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    corpus: str = "wiki-vital-en"
+    seed: int = 0
+
+    # The game
+    mode: Mode = "pretrainzero"
+    paragraphs_per_step: int = 32  # P
+    g_gen: int = 8  # masks sampled per paragraph (generator group)
+    g_pred: int = 8  # predictions sampled per valid mask (predictor group)
+    mask_rule: Literal["default", "onemask", "words"] = "default"
+    generator_reward: str = "paper"  # paper | rzero | gaussian
+    predictor_reward: str = "exact"  # exact, or a name/"module:factory" from pretrainzero.rl.step
+    predictor_reward_kwargs: dict[str, Any] = field(default_factory=dict)
+    normalized_match: bool = False  # SQuAD-style normalisation before exact match
+    filter_groups: bool = True  # DAPO: drop groups whose rewards are all equal
+    cold_start_steps: int = 0  # random-RLPT steps before active masking (paper: 100 for SmolLM3)
+    random_masker: str = "random-span"  # masker of random-rlpt mode and the cold start
+    random_masker_kwargs: dict[str, Any] = field(default_factory=dict)
+    random_masks_per_paragraph: int = 1
+
+    # Prompts and decoding
+    prompt_form: Literal["chat", "raw"] = "chat"
+    prefill: str = ""  # start of the predictor's answer, e.g. "\\boxed{"
+    mask_prefill: str = ""  # start of the generator's answer, e.g. "\\mask{"
+    max_prompt_tokens: int = 1536
+    max_response_tokens: int = 4096
+    max_mask_response_tokens: int | None = None  # generator budget (default: max_response_tokens)
+    temperature: float = 1.0
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    sampler: Literal["transformers", "vllm"] = "transformers"
+    sampler_batch_size: int = 64
+
+    # Optimisation
+    algorithm: str = "dapo"
+    algorithm_kwargs: dict[str, Any] = field(default_factory=dict)
+    lr: float = 5e-7
+    warmup_steps: int = 20
+    schedule: Literal["cosine", "constant"] = "cosine"
+    min_lr_ratio: float = 0.0
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    micro_batch_size: int = 8  # sequences per forward/backward; gradients accumulate over the batch
+    steps: int = 2000
+    nan_patience: int = 3  # this many non-finite losses in a row stop the run
+
+    # Cold start by supervised fine-tuning
+    sft: SFTConfig = field(default_factory=SFTConfig)
+
+    # Bookkeeping
+    save_every: int = 100
+    keep_checkpoints: int = 2
+    heldout_n: int = 200
+    eval_at_start: bool = True
+    eval_at_end: bool = True
+    eval_max_tokens: int | None = None  # held-out eval response budget (default: max_response_tokens)
+
+    def __post_init__(self) -> None:
+        for name in ("paragraphs_per_step", "g_gen", "g_pred", "max_prompt_tokens", "max_response_tokens",
+                     "sampler_batch_size", "micro_batch_size", "nan_patience", "save_every",
+                     "keep_checkpoints", "random_masks_per_paragraph"):
+            _positive(self, name)
+        for name in ("steps", "warmup_steps", "cold_start_steps", "heldout_n"):
+            _positive(self, name, minimum=0)
+        if self.max_mask_response_tokens is not None:
+            _positive(self, "max_mask_response_tokens")
+        if self.eval_max_tokens is not None:
+            _positive(self, "eval_max_tokens")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.grad_clip < 0 or self.weight_decay < 0:
+            raise ValueError("grad_clip and weight_decay must be >= 0")
+        if self.generator_reward not in GENERATOR_SHAPES:
+            raise ValueError(f"generator_reward must be one of {sorted(GENERATOR_SHAPES)}, got {self.generator_reward!r}")
+        if self.mask_rule not in MASK_RULES:
+            raise ValueError(f"mask_rule must be one of {MASK_RULES}, got {self.mask_rule!r}")
+        if self.random_masker not in MASKERS:
+            raise ValueError(f"random_masker must be one of {MASKERS}, got {self.random_masker!r}")
+
+    @property
+    def mask_max_tokens(self) -> int:
+        return self.max_mask_response_tokens or self.max_response_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _positive(obj: Any, name: str, minimum: int = 1) -> None:
+    value = getattr(obj, name)
+    if value < minimum:
+        prefix = "sft." if isinstance(obj, SFTConfig) else ""
+        raise ValueError(f"{prefix}{name} must be >= {minimum}, got {value}")
+
+
+def _type_ok(value: Any, tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return True
+    if origin is Literal:
+        return value in typing.get_args(tp)
+    if origin in (types.UnionType, typing.Union):
+        return any(_type_ok(value, a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is tuple:
+        return isinstance(value, tuple) and all(_type_ok(v, typing.get_args(tp)[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    return isinstance(value, tp)
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{where or 'recipe'} must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{where}{key}"
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ValueError(f"unknown recipe field {path!r}{hint}")
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            value = _build(tp, value or {}, f"{path}.")
+        else:
+            if typing.get_origin(tp) is tuple and isinstance(value, list):
+                value = tuple(value)
+            if isinstance(tp, type) and tp is float and isinstance(value, str):
+                try:  # YAML 1.1 reads "5e-7" as a string
+                    value = float(value)
+                except ValueError:
+                    pass
+            if not _type_ok(value, tp):
+                raise ValueError(f"recipe field {path!r} must be {_type_name(tp)}, got {value!r}")
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:
+        raise ValueError(f"invalid recipe: {exc}") from None
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _set(data: dict[str, Any], override: str) -> None:
+    if "=" not in override:
+        raise ValueError(f"--set expects key=value, got {override!r}")
+    key, _, raw = override.partition("=")
+    value = yaml.safe_load(raw) if raw.strip() else ""
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"--set {key}: {part!r} is not a mapping")
+    node[parts[-1]] = value
+
+
+def recipe_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> Recipe:
+    """Build and validate a recipe from a mapping plus ``key=value`` overrides (dots for nesting)."""
+    merged = _deep_copy(dict(data))
+    for o in overrides:
+        _set(merged, o)
+    recipe = _build(Recipe, merged, "")
+    _check_algorithm(recipe)
+    return recipe
+
+
+def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
+    """Read a YAML recipe (a path, or a bare name looked up in ``agents/``) and validate it."""
+    p = Path(path)
+    if not p.exists() and not p.suffix and (Path("agents") / f"{p}.yaml").exists():
+        p = Path("agents") / f"{p}.yaml"
+    if not p.exists():
+        raise FileNotFoundError(f"recipe {str(path)!r} not found")
+    data = yaml.safe_load(p.read_text()) or {}
+    try:
+        return recipe_from_dict(data, overrides)
+    except ValueError as exc:
+        raise ValueError(f"{p}: {exc}") from None
+
+
+def _deep_copy(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in d.items()}
+
+
+def _check_algorithm(recipe: Recipe) -> None:
+    # Import (not instantiate on a model) the algorithm now, so a typo fails before any model loads.
+    from .algorithms import get_algorithm
+
+    get_algorithm(recipe.algorithm, **recipe.algorithm_kwargs)
