@@ -69,7 +69,9 @@ def test_reproduce_dry_run_prints_the_stored_config(root, capsys):
     out = capsys.readouterr().out
     stored = json.loads(out.split("stored config:\n", 1)[1].split("\n# would call", 1)[0])
     assert stored == RECORD["config"]
-    assert "pretrainzero eval --model SmolLM2-135M-Instruct --benchmarks gsm8k --protocol pz-0shot-boxed" in out
+    assert (
+        "pretrainzero eval --model SmolLM2-135M-Instruct --benchmarks gsm8k --protocol pz-0shot-boxed" in out
+    )
     assert "--limit 5" in out and "--seed 1234" in out
 
 
@@ -117,7 +119,9 @@ def test_explicit_tolerance_wins_and_missing_stderr_cannot_judge():
     assert (c.tolerance, c.tolerance_source, c.within) == (0.005, "explicit", False)
     no_se = dict(RECORD, metrics=dict(RECORD["metrics"], stderr=None))
     assert compare(no_se, new).within is None
-    config = reproduce_config(dict(RECORD, config=dict(RECORD["config"], benchmarks=["gsm8k", "aime25"])), limit=3)
+    config = reproduce_config(
+        dict(RECORD, config=dict(RECORD["config"], benchmarks=["gsm8k", "aime25"])), limit=3
+    )
     assert config["benchmarks"] == ["gsm8k"] and config["limit"] == 3
     assert eval_command(config).startswith("pretrainzero eval --model SmolLM2-135M-Instruct")
 

@@ -36,23 +36,28 @@ def test_reference_loads_with_citation_and_claimed_protocol(ref):
     assert [t.id for t in ref.tables] == ["table1", "table2", "table3", "table4"]
 
 
-@pytest.mark.parametrize("table, key, column, value", [
-    ("table1", "qwen3-4b/pretrainzero", "mmlu_pro", 60.37),
-    ("table1", "qwen3-8b/continue-pt", "mmlu_pro", 11.51),
-    ("table1", "smollm3-3b/pretrainzero", "bbeh", 3.78),
-    ("table2", "qwen3-4b/base", "minerva", 22.10),
-    ("table2", "qwen3-30b-a3b/pretrainzero", "amc23", 70.62),
-    ("table3", "qwen3-4b/pretrainzero2000+rlvr400", "overall_avg", 40.46),
-    ("table4", "qwen3-4b/pretrainzero1000+rlvr400", "aime24", 11.13),
-])
+@pytest.mark.parametrize(
+    "table, key, column, value",
+    [
+        ("table1", "qwen3-4b/pretrainzero", "mmlu_pro", 60.37),
+        ("table1", "qwen3-8b/continue-pt", "mmlu_pro", 11.51),
+        ("table1", "smollm3-3b/pretrainzero", "bbeh", 3.78),
+        ("table2", "qwen3-4b/base", "minerva", 22.10),
+        ("table2", "qwen3-30b-a3b/pretrainzero", "amc23", 70.62),
+        ("table3", "qwen3-4b/pretrainzero2000+rlvr400", "overall_avg", 40.46),
+        ("table4", "qwen3-4b/pretrainzero1000+rlvr400", "aime24", 11.13),
+    ],
+)
 def test_transcribed_numbers_match_the_paper(ref, table, key, column, value):
     assert ref.cell(table, key, column) == value
 
 
 def test_headline_deltas_reproduce(ref):
     # Paper: +8.43 MMLU-Pro, +5.96 SuperGPQA, +10.60 Math AVG for Qwen3-4B-Base.
-    d = {c: ref.cell("table1", "qwen3-4b/pretrainzero", c) - ref.cell("table1", "qwen3-4b/base", c)
-         for c in ("mmlu_pro", "supergpqa", "math_avg")}
+    d = {
+        c: ref.cell("table1", "qwen3-4b/pretrainzero", c) - ref.cell("table1", "qwen3-4b/base", c)
+        for c in ("mmlu_pro", "supergpqa", "math_avg")
+    }
     assert {c: round(v, 2) for c, v in d.items()} == {"mmlu_pro": 8.43, "supergpqa": 5.96, "math_avg": 10.60}
 
 
@@ -128,6 +133,6 @@ def test_every_cell_matches_paper_md(ref):
     for i, table in enumerate(ref.tables, start=1):
         rows = [r for r in paper[f"Table {i}"][1:]]  # drop the header row
         assert len(rows) == len(table.rows), table.id
-        for ours, theirs in zip(table.rows, rows):
+        for ours, theirs in zip(table.rows, rows, strict=True):
             numbers = [float(x) for x in theirs[2:]]
             assert [ours.values[c] for c in table.columns] == numbers, (table.id, ours.key)

@@ -24,8 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "leaderboard"
 
 
-def make_record(model: str, benchmark: str, protocol: str = "pz-0shot-boxed", score: float = 0.25,
-                n_total: int = 100, n_evaluated: int | None = None) -> dict:
+def make_record(
+    model: str,
+    benchmark: str,
+    protocol: str = "pz-0shot-boxed",
+    score: float = 0.25,
+    n_total: int = 100,
+    n_evaluated: int | None = None,
+) -> dict:
     rec = json.loads((FIXTURES / "record.json").read_text())
     rec["model"]["name"] = model
     rec["benchmark"], rec["protocol"]["id"] = benchmark, protocol
@@ -34,7 +40,11 @@ def make_record(model: str, benchmark: str, protocol: str = "pz-0shot-boxed", sc
     rec["metrics"]["score"] = score
     n_evaluated = n_evaluated or n_total
     rec["dataset"].update(n_total=n_total, n_evaluated=n_evaluated)
-    rec["subset"] = None if n_evaluated == n_total else {"limit": n_evaluated, "label": f"first {n_evaluated} of {n_total}"}
+    rec["subset"] = (
+        None
+        if n_evaluated == n_total
+        else {"limit": n_evaluated, "label": f"first {n_evaluated} of {n_total}"}
+    )
     return rec
 
 
@@ -54,8 +64,10 @@ BENCHES = ["gsm8k", "math500", "mmlu_pro", "aime25"]
 
 @pytest.fixture
 def many(tmp_path):
-    recs = [make_record(m, b, score=(i * 7 % 100) / 100) for i, (m, b) in
-            enumerate((m, b) for m in MODELS for b in BENCHES)]
+    recs = [
+        make_record(m, b, score=(i * 7 % 100) / 100)
+        for i, (m, b) in enumerate((m, b) for m in MODELS for b in BENCHES)
+    ]
     recs.append(make_record("model-a", "gsm8k", protocol="lmeval-5shot", score=0.9))
     return make_root(tmp_path, recs)
 
@@ -97,7 +109,10 @@ def test_protocols_are_separate_tables_never_mixed(many):
 
 
 def test_partial_aggregates_and_subsets_are_labelled(tmp_path):
-    recs = [make_record("m", "gsm8k", score=0.5, n_total=1319, n_evaluated=100), make_record("m", "mmlu_pro", score=0.3)]
+    recs = [
+        make_record("m", "gsm8k", score=0.5, n_total=1319, n_evaluated=100),
+        make_record("m", "mmlu_pro", score=0.3),
+    ]
     root = make_root(tmp_path, recs, with_reference=False)
     render(root)
     [table] = protocol_tables(load_records(root / "results"))
@@ -112,8 +127,17 @@ def test_partial_aggregates_and_subsets_are_labelled(tmp_path):
 
 
 def test_complete_aggregate_is_not_labelled_partial():
-    scores = {"math500": 73.30, "olympiadbench": 37.30, "minerva": 22.10, "gsm8k": 86.30, "amc23": 36.17,
-              "aime24": 0.00, "supergpqa": 26.32, "bbeh": 8.67, "mmlu_pro": 51.94}
+    scores = {
+        "math500": 73.30,
+        "olympiadbench": 37.30,
+        "minerva": 22.10,
+        "gsm8k": 86.30,
+        "amc23": 36.17,
+        "aime24": 0.00,
+        "supergpqa": 26.32,
+        "bbeh": 8.67,
+        "mmlu_pro": 51.94,
+    }
     m = math_avg(scores)
     o = overall_avg(scores)
     assert (m.partial, o.partial, m.label) == (False, False, "")
@@ -128,8 +152,9 @@ def test_html_is_self_contained_sortable_with_one_chart_per_table(many):
     assert n_tables == 2 + 5  # two protocols + the paper's four RLPT models and one RLVR table
     assert html.count('<svg class="chart"') == n_tables
     assert "addEventListener('click'" in html and "aria-sort" in html
-    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html.replace('href="https://arxiv.org', "")), \
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html.replace('href="https://arxiv.org', "")), (
         "no external resources"
+    )
     assert "<link" not in html and "<script src" not in html
     assert "claimed, unverified" in html
 
@@ -150,8 +175,11 @@ def test_render_is_deterministic(many):
 
 def test_committed_leaderboard_renders_and_is_up_to_date():
     root = ROOT / "leaderboards"
-    out = build(load_records(root / "results"), load_references(root / "reference"),
-                sorted(p.stem for p in (root / "protocols").glob("*.yaml")))
+    out = build(
+        load_records(root / "results"),
+        load_references(root / "reference"),
+        sorted(p.stem for p in (root / "protocols").glob("*.yaml")),
+    )
     assert (root / "README.md").read_text() == out.markdown, "run `pretrainzero leaderboard render`"
     assert (root / "index.html").read_text() == out.html, "run `pretrainzero leaderboard render`"
 
@@ -164,12 +192,18 @@ def test_html_renders_and_sorts_in_headless_chromium(many, tmp_path):
     render(many)
     html = (many / "index.html").read_text()
     # Click the GSM8K header of the pz table twice (descending then ascending) after the page script ran.
-    probe = ("<script>var t=document.getElementById('protocol-pz-0shot-boxed-v1');"
-             "var th=t.tHead.rows[0].cells[1];th.click();th.click();</script></body>")
+    probe = (
+        "<script>var t=document.getElementById('protocol-pz-0shot-boxed-v1');"
+        "var th=t.tHead.rows[0].cells[1];th.click();th.click();</script></body>"
+    )
     page = tmp_path / "probe.html"
     page.write_text(html.replace("</body>", probe))
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=90).stdout
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    ).stdout
     assert dom.count("<svg") == html.count("<svg") and "PretrainZero leaderboards" in dom
     table = dom.split('id="protocol-pz-0shot-boxed-v1"', 1)[1].split("</table>", 1)[0]
     assert 'aria-sort="ascending"' in table

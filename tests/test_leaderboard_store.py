@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -20,8 +19,13 @@ from pretrainzero.leaderboard.store import (
 FIXTURES = Path(__file__).parent / "fixtures" / "leaderboard"
 
 
-def make_record(model: str = "SmolLM2-135M-Instruct", benchmark: str = "gsm8k", protocol: str = "pz-0shot-boxed",
-                score: float = 0.03, **top) -> dict:
+def make_record(
+    model: str = "SmolLM2-135M-Instruct",
+    benchmark: str = "gsm8k",
+    protocol: str = "pz-0shot-boxed",
+    score: float = 0.03,
+    **top,
+) -> dict:
     rec = json.loads((FIXTURES / "record.json").read_text())
     rec["model"]["name"] = model
     rec["benchmark"] = benchmark
@@ -41,26 +45,31 @@ def write(path: Path, rec: dict) -> Path:
 
 def test_fixture_record_is_valid_and_ids_are_stable():
     assert validate_record(make_record()) == []
-    assert row_id("HuggingFaceTB/SmolLM2-135M-Instruct", "mmlu_pro", "pz-0shot-boxed") == \
-        "huggingfacetb-smollm2-135m-instruct__mmlu_pro__pz-0shot-boxed"
+    assert (
+        row_id("HuggingFaceTB/SmolLM2-135M-Instruct", "mmlu_pro", "pz-0shot-boxed")
+        == "huggingfacetb-smollm2-135m-instruct__mmlu_pro__pz-0shot-boxed"
+    )
     assert slug("Qwen2.5-7B  Base") == "qwen2.5-7b-base"
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda r: r["metrics"].update(score=1.5), "metrics.score"),
-    (lambda r: r["metrics"].update(score="0.3"), "metrics.score"),
-    (lambda r: r.pop("dataset"), "dataset"),
-    (lambda r: r["protocol"].update(version=0), "protocol.version"),
-    (lambda r: r.update(id="wrong__id"), "id"),
-    (lambda r: r.update(bogus=1), "bogus"),
-    (lambda r: r.update(created_at="yesterday"), "created_at"),
-    (lambda r: r.update(subset=None), "subset"),  # 100 of 1319 evaluated but not labelled a subset
-    (lambda r: r["dataset"].update(n_evaluated=2000), "dataset.n_evaluated"),
-    (lambda r: r["config"].update(protocol="mmlu-pro-official"), "config.protocol"),
-    (lambda r: r.update(samples_file="../../etc/passwd"), "samples_file"),
-    (lambda r: r["per_category"].update(algebra={"score": 2, "n": 3}), "per_category.algebra.score"),
-    (lambda r: r.update(source="made-up"), "source"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda r: r["metrics"].update(score=1.5), "metrics.score"),
+        (lambda r: r["metrics"].update(score="0.3"), "metrics.score"),
+        (lambda r: r.pop("dataset"), "dataset"),
+        (lambda r: r["protocol"].update(version=0), "protocol.version"),
+        (lambda r: r.update(id="wrong__id"), "id"),
+        (lambda r: r.update(bogus=1), "bogus"),
+        (lambda r: r.update(created_at="yesterday"), "created_at"),
+        (lambda r: r.update(subset=None), "subset"),  # 100 of 1319 evaluated but not labelled a subset
+        (lambda r: r["dataset"].update(n_evaluated=2000), "dataset.n_evaluated"),
+        (lambda r: r["config"].update(protocol="mmlu-pro-official"), "config.protocol"),
+        (lambda r: r.update(samples_file="../../etc/passwd"), "samples_file"),
+        (lambda r: r["per_category"].update(algebra={"score": 2, "n": 3}), "per_category.algebra.score"),
+        (lambda r: r.update(source="made-up"), "source"),
+    ],
+)
 def test_invalid_record_is_rejected_naming_the_field(mutate, field):
     rec = make_record()
     mutate(rec)

@@ -1,9 +1,9 @@
 """`pretrainzero leaderboard render|submit|reproduce|list`: manage leaderboards/ from results records.
 
-    pretrainzero leaderboard render [--check]        regenerate README.md and index.html
-    pretrainzero leaderboard submit FILE [--replace] validate a results record and add it
-    pretrainzero leaderboard reproduce ROW_ID [--limit N] [--dry-run]
-    pretrainzero leaderboard list [--protocol P]
+pretrainzero leaderboard render [--check]        regenerate README.md and index.html
+pretrainzero leaderboard submit FILE [--replace] validate a results record and add it
+pretrainzero leaderboard reproduce ROW_ID [--limit N] [--dry-run]
+pretrainzero leaderboard list [--protocol P]
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ def _render(args: argparse.Namespace) -> int:
     root = _root(args)
     if args.check:
         out = build_from(root)
-        stale = [name for name, text in (("README.md", out.markdown), ("index.html", out.html))
-                 if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != text]
+        stale = [
+            name
+            for name, text in (("README.md", out.markdown), ("index.html", out.html))
+            if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != text
+        ]
         if stale:
             print(f"out of date: {', '.join(stale)} (run `pretrainzero leaderboard render`)", file=sys.stderr)
             return 1
@@ -35,8 +38,10 @@ def _render(args: argparse.Namespace) -> int:
         return 0
     out = render(root)
     # build() already refuses a mismatch; this makes the invariant visible to whoever runs it.
-    print(f"rendered {out.n_records} records into {out.n_cells} cells, {out.n_tables} tables -> "
-          f"{root / 'README.md'}, {root / 'index.html'}")
+    print(
+        f"rendered {out.n_records} records into {out.n_cells} cells, {out.n_tables} tables -> "
+        f"{root / 'README.md'}, {root / 'index.html'}"
+    )
     return 0
 
 
@@ -45,8 +50,12 @@ def _submit(args: argparse.Namespace) -> int:
     from pretrainzero.leaderboard.store import submit
 
     root = _root(args)
-    dst = submit(Path(args.file), root / "results", samples=Path(args.samples) if args.samples else None,
-                 replace=args.replace)
+    dst = submit(
+        Path(args.file),
+        root / "results",
+        samples=Path(args.samples) if args.samples else None,
+        replace=args.replace,
+    )
     print(f"added {dst}")
     if not args.no_render:
         out = render(root)
@@ -90,20 +99,32 @@ def _list(args: argparse.Namespace) -> int:
         ds = r.data["dataset"]
         se = "" if r.stderr is None else f" ± {100 * r.stderr:.2f}"
         subset = f"  [{r.subset_label}]" if r.subset_label else ""
-        print(f"{r.id}  {100 * r.score:.2f}{se}  n={ds['n_evaluated']}/{ds['n_total']}  v{r.protocol[1]}{subset}")
+        print(
+            f"{r.id}  {100 * r.score:.2f}{se}  n={ds['n_evaluated']}/{ds['n_total']}"
+            f"  v{r.protocol[1]}{subset}"
+        )
     print(f"{len(records)} record(s)", file=sys.stderr)
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("leaderboard", help="render, submit, reproduce or list leaderboard rows",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", default=os.environ.get("PRETRAINZERO_LEADERBOARDS", "leaderboards"),
-                        help="leaderboards folder (default: ./leaderboards or $PRETRAINZERO_LEADERBOARDS)")
+    parser = subparsers.add_parser(
+        "leaderboard",
+        help="render, submit, reproduce or list leaderboard rows",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--root",
+        default=os.environ.get("PRETRAINZERO_LEADERBOARDS", "leaderboards"),
+        help="leaderboards folder (default: ./leaderboards or $PRETRAINZERO_LEADERBOARDS)",
+    )
     sub = parser.add_subparsers(dest="leaderboard_command", metavar="ACTION", required=True)
 
     p = sub.add_parser("render", help="regenerate README.md and index.html from results/ and reference/")
-    p.add_argument("--check", action="store_true", help="only report whether the generated files are up to date")
+    p.add_argument(
+        "--check", action="store_true", help="only report whether the generated files are up to date"
+    )
     p.set_defaults(leaderboard_action=_render)
 
     p = sub.add_parser("submit", help="validate a results record and copy it into results/")
@@ -117,7 +138,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("row_id")
     p.add_argument("--limit", type=int, help="evaluate only the first N items (scores then differ in scope)")
     p.add_argument("--out", help="folder for the new results (default: a temporary folder)")
-    p.add_argument("--dry-run", action="store_true", help="print the stored config and the command; run nothing")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the stored config and the command; run nothing"
+    )
     p.set_defaults(leaderboard_action=_reproduce)
 
     p = sub.add_parser("list", help="list rows")

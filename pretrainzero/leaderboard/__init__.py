@@ -16,6 +16,15 @@ from .store import DuplicateRecordError, InvalidRecordError, Record, load_record
 DEFAULT_ROOT = "leaderboards"
 
 __all__ = [
-    "DEFAULT_ROOT", "DuplicateRecordError", "InvalidRecordError", "REQUIRED_FIELDS", "Record", "SCHEMA_VERSION",
-    "load_records", "row_id", "slug", "submit", "validate_record",
+    "DEFAULT_ROOT",
+    "DuplicateRecordError",
+    "InvalidRecordError",
+    "REQUIRED_FIELDS",
+    "Record",
+    "SCHEMA_VERSION",
+    "load_records",
+    "row_id",
+    "slug",
+    "submit",
+    "validate_record",
 ]

@@ -18,10 +18,20 @@ GENERAL_BENCHMARKS: tuple[str, ...] = ("mmlu_pro", "supergpqa", "bbeh")
 PAPER_BENCHMARKS: tuple[str, ...] = GENERAL_BENCHMARKS + MATH_BENCHMARKS
 
 DISPLAY_NAMES: dict[str, str] = {
-    "mmlu_pro": "MMLU-Pro", "supergpqa": "SuperGPQA", "bbeh": "BBEH", "math500": "MATH-500",
-    "olympiadbench": "Olympiad", "minerva": "Minerva", "gsm8k": "GSM8K", "amc23": "AMC23",
-    "aime24": "AIME24", "aime25": "AIME25", "mmlu": "MMLU", "gpqa_diamond": "GPQA-D",
-    "math_avg": "Math AVG", "overall_avg": "Overall AVG",
+    "mmlu_pro": "MMLU-Pro",
+    "supergpqa": "SuperGPQA",
+    "bbeh": "BBEH",
+    "math500": "MATH-500",
+    "olympiadbench": "Olympiad",
+    "minerva": "Minerva",
+    "gsm8k": "GSM8K",
+    "amc23": "AMC23",
+    "aime24": "AIME24",
+    "aime25": "AIME25",
+    "mmlu": "MMLU",
+    "gpqa_diamond": "GPQA-D",
+    "math_avg": "Math AVG",
+    "overall_avg": "Overall AVG",
 }
 
 

@@ -18,22 +18,35 @@ from .reference import Reference
 from .store import Record
 from .table import Cell, Table
 
-PALETTE = ("#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e",
-           "#9498a0")
+PALETTE = (
+    "#4269d0",
+    "#efb118",
+    "#ff725c",
+    "#6cc5b0",
+    "#3ca951",
+    "#ff8ab7",
+    "#a463f2",
+    "#97bbf5",
+    "#9c6b4e",
+    "#9498a0",
+)
 
 CSS = """
 :root { color-scheme: light; --fg: #1d1f23; --muted: #5f6672; --line: #d9dce1; --head: #f3f4f6; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); margin: 2rem auto;
        max-width: 1180px; padding: 0 1rem; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid var(--line); }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { margin-top: 2.2rem; border-bottom: 1px solid var(--line); }
 h3 { margin: 1.6rem 0 .4rem; font-size: 1.05rem; }
 p.lead, p.meta, ul.notes { color: var(--muted); }
 .wrap { overflow-x: auto; }
 table.sortable { border-collapse: collapse; margin: .4rem 0; font-variant-numeric: tabular-nums; }
-table.sortable th, table.sortable td { border: 1px solid var(--line); padding: .25rem .45rem; white-space: nowrap; }
+table.sortable th, table.sortable td { border: 1px solid var(--line); padding: .25rem .45rem;
+                                       white-space: nowrap; }
 table.sortable th { background: var(--head); cursor: pointer; user-select: none; position: relative;
                     padding-right: 1.2rem; font-size: .92em; }
-table.sortable th::after { content: "\\2195"; position: absolute; right: .35rem; color: #a0a5ad; font-size: .8em; }
+table.sortable th::after { content: "\\2195"; position: absolute; right: .35rem; color: #a0a5ad;
+                           font-size: .8em; }
 table.sortable th[aria-sort="ascending"]::after { content: "\\25B2"; color: var(--fg); }
 table.sortable th[aria-sort="descending"]::after { content: "\\25BC"; color: var(--fg); }
 td.num { text-align: right; } td.missing { color: #b0b4ba; text-align: center; }
@@ -91,7 +104,7 @@ def _nice_max(value: float) -> float:
 
 def chart_svg(table: Table) -> str:
     """One grouped horizontal bar chart for ``table``: a group per column, a bar per row."""
-    label_w, plot_w, bar_h, bar_gap, group_gap, legend_h = 96, 560, 9, 2, 10, 16
+    label_w, plot_w, bar_h, bar_gap, group_gap, legend_h = 96, 700, 9, 2, 10, 16
     n_rows = max(len(table.rows), 1)
     legend_lines = (len(table.rows) + 2) // 3
     top = 8 + legend_lines * legend_h + 6
@@ -101,21 +114,29 @@ def chart_svg(table: Table) -> str:
     values = [c.value for r in table.rows for c in r.cells.values() if c.value is not None]
     vmax = _nice_max(max(values, default=1.0))
     scale = plot_w / vmax
-    out = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(table.title)} bar chart">']
+    out = [
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(table.title)} bar chart">'
+    ]
     for i, row in enumerate(table.rows):
-        x, y = 10 + (i % 3) * 240, 8 + (i // 3) * legend_h
-        out.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
-                   f'<text x="{x + 14}" y="{y + 9}">{escape(row.label[:36])}</text>')
+        x, y = 10 + (i % 3) * 280, 8 + (i // 3) * legend_h
+        out.append(
+            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
+            f'<text x="{x + 14}" y="{y + 9}">{escape(row.label[:36])}</text>'
+        )
     axis_y = height - 14
     for k in range(5):
         gx = label_w + plot_w * k / 4
-        out.append(f'<line x1="{gx:.1f}" y1="{top - 4}" x2="{gx:.1f}" y2="{axis_y}" stroke="#e4e6ea"/>'
-                   f'<text x="{gx:.1f}" y="{height - 3}" text-anchor="middle">{vmax * k / 4:g}</text>')
+        out.append(
+            f'<line x1="{gx:.1f}" y1="{top - 4}" x2="{gx:.1f}" y2="{axis_y}" stroke="#e4e6ea"/>'
+            f'<text x="{gx:.1f}" y="{height - 3}" text-anchor="middle">{vmax * k / 4:g}</text>'
+        )
     for j, col in enumerate(table.columns):
         gy = top + j * (group_h + group_gap)
-        out.append(f'<text x="{label_w - 6}" y="{gy + group_h / 2 + 4:.1f}" text-anchor="end">'
-                   f'{escape(display_name(col))}</text>')
+        out.append(
+            f'<text x="{label_w - 6}" y="{gy + group_h / 2 + 4:.1f}" text-anchor="end">'
+            f"{escape(display_name(col))}</text>"
+        )
         for i, row in enumerate(table.rows):
             cell = row.cells.get(col)
             if cell is None or cell.value is None:
@@ -123,11 +144,17 @@ def chart_svg(table: Table) -> str:
             by = gy + i * (bar_h + bar_gap)
             w = max(cell.value * scale, 0.5)
             faded = bool(cell.flags)
-            style = ' fill-opacity="0.4" stroke="#333" stroke-dasharray="2,2" stroke-width="0.8"' if faded else ""
+            style = (
+                ' fill-opacity="0.4" stroke="#333" stroke-dasharray="2,2" stroke-width="0.8"' if faded else ""
+            )
             tip = f"{row.label} / {display_name(col)}: {cell.text}" + (f" ({cell.note})" if cell.note else "")
-            out.append(f'<rect x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_h}" '
-                       f'fill="{PALETTE[i % len(PALETTE)]}"{style}><title>{escape(tip)}</title></rect>')
-            out.append(f'<text x="{label_w + w + 3:.1f}" y="{by + bar_h - 1}" font-size="9">{cell.text}</text>')
+            out.append(
+                f'<rect x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_h}" '
+                f'fill="{PALETTE[i % len(PALETTE)]}"{style}><title>{escape(tip)}</title></rect>'
+            )
+            out.append(
+                f'<text x="{label_w + w + 3:.1f}" y="{by + bar_h - 1}" font-size="9">{cell.text}</text>'
+            )
     out.append("</svg>")
     return "".join(out)
 
@@ -152,25 +179,38 @@ def _cell_html(cell: Cell | None, marks: dict[str, str]) -> str:
 
 def table_html(table: Table, first_header: str = "Model", marks: dict[str, str] | None = None) -> str:
     marks = marks or {}
-    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in [first_header] + [display_name(c) for c in table.columns])
-    rows = "".join("<tr>" + f"<td>{escape(r.label)}</td>" + "".join(_cell_html(r.cells.get(c), marks)
-                                                                    for c in table.columns) + "</tr>"
-                   for r in table.rows)
-    out = (f'<div class="wrap"><table class="sortable" id="{escape(table.id)}" data-protocol="{escape(table.protocol)}">'
-           f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>")
+    head = "".join(
+        f'<th scope="col">{escape(h)}</th>' for h in [first_header] + [display_name(c) for c in table.columns]
+    )
+    rows = "".join(
+        "<tr>"
+        + f"<td>{escape(r.label)}</td>"
+        + "".join(_cell_html(r.cells.get(c), marks) for c in table.columns)
+        + "</tr>"
+        for r in table.rows
+    )
+    out = (
+        f'<div class="wrap"><table class="sortable" id="{escape(table.id)}" '
+        f'data-protocol="{escape(table.protocol)}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
+    )
     out += chart_svg(table)
     if table.notes:
         out += '<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in table.notes) + "</ul>"
     return out
 
 
-def render_html(measured: Sequence[Table], references: Sequence[tuple[Reference, Sequence[Table]]],
-                records: Sequence[Record]) -> str:
+def render_html(
+    measured: Sequence[Table],
+    references: Sequence[tuple[Reference, Sequence[Table]]],
+    records: Sequence[Record],
+) -> str:
     """The whole page: measured tables per protocol, then each reference's tables, each with a chart."""
     body = [
         "<h1>PretrainZero leaderboards</h1>",
-        '<p class="lead">Generated by <code>pretrainzero leaderboard render</code> from <code>results/</code> and '
-        "<code>reference/</code>. Accuracy in percent; ± is one standard error. One table per protocol id and "
+        '<p class="lead">Generated by <code>pretrainzero leaderboard render</code> from '
+        "<code>results/</code> and <code>reference/</code>. Accuracy in percent; ± is one standard error. "
+        "One table per protocol id and "
         f"version: a number never crosses protocols. {SUBSET_MARK} = computed on a subset of the benchmark; "
         "<em>partial k/n</em> = aggregate missing components. Click a column header to sort.</p>",
         "<h2>Measured results</h2>",
@@ -181,25 +221,44 @@ def render_html(measured: Sequence[Table], references: Sequence[tuple[Reference,
         body.append(f"<h3>{escape(table.title)}</h3>")
         body.append(table_html(table))
     if records:
-        body.append(f'<p class="meta">{len(records)} record(s). Rerun one with '
-                    "<code>pretrainzero leaderboard reproduce ROW_ID</code>; row ids: "
-                    + ", ".join(f"<code>{escape(r.id)}</code>" for r in records) + ".</p>")
+        body.append(
+            f'<p class="meta">{len(records)} record(s). Rerun one with '
+            "<code>pretrainzero leaderboard reproduce ROW_ID</code>; row ids: "
+            + ", ".join(f"<code>{escape(r.id)}</code>" for r in records)
+            + ".</p>"
+        )
     for ref, tables in references:
         marks = suspect_marks(list(ref.suspect_reasons))
         body.append(f"<h2>Published reference: {escape(ref.source_id)}</h2>")
-        body.append(f'<p class="meta">{escape(ref.citation)} <a href="{escape(ref.url)}">{escape(ref.url)}</a></p>')
-        body.append(f'<p class="meta">Protocol claimed: <code>{escape(ref.protocol_id)}</code> '
-                    f"({escape(ref.protocol_status)}). {escape(ref.protocol_note)}</p>")
-        body.append('<ul class="notes">' + "".join(f"<li>{escape(marks[k])} <code>{escape(k)}</code>: {escape(v)}</li>"
-                                                   for k, v in ref.suspect_reasons.items()) + "</ul>")
+        body.append(
+            f'<p class="meta">{escape(ref.citation)} <a href="{escape(ref.url)}">{escape(ref.url)}</a></p>'
+        )
+        body.append(
+            f'<p class="meta">Protocol claimed: <code>{escape(ref.protocol_id)}</code> '
+            f"({escape(ref.protocol_status)}). {escape(ref.protocol_note)}</p>"
+        )
+        body.append(
+            '<ul class="notes">'
+            + "".join(
+                f"<li>{escape(marks[k])} <code>{escape(k)}</code>: {escape(v)}</li>"
+                for k, v in ref.suspect_reasons.items()
+            )
+            + "</ul>"
+        )
         for table in tables:
             body.append(f"<h3>{escape(table.title)}</h3>")
             body.append(table_html(table, first_header="Method", marks=marks))
         if ref.errata:
-            body.append("<p>Errata found in the paper:</p><ol>" + "".join(f"<li>{escape(e)}</li>" for e in ref.errata)
-                        + "</ol>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            "<title>PretrainZero leaderboards</title>"
-            f"<style>{CSS}</style></head><body>\n" + "\n".join(body)
-            + f"\n<script>{SORT_JS}</script>\n</body></html>\n")
+            body.append(
+                "<p>Errata found in the paper:</p><ol>"
+                + "".join(f"<li>{escape(e)}</li>" for e in ref.errata)
+                + "</ol>"
+            )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>PretrainZero leaderboards</title>"
+        f"<style>{CSS}</style></head><body>\n"
+        + "\n".join(body)
+        + f"\n<script>{SORT_JS}</script>\n</body></html>\n"
+    )

@@ -20,7 +20,10 @@ SUSPECT_MARKS = ("†", "‡", "§", "¶", "#")
 
 def suspect_marks(reasons: Sequence[str]) -> dict[str, str]:
     """One footnote mark per suspect reason, in the reference file's order."""
-    return {r: SUSPECT_MARKS[i % len(SUSPECT_MARKS)] * (1 + i // len(SUSPECT_MARKS)) for i, r in enumerate(reasons)}
+    return {
+        r: SUSPECT_MARKS[i % len(SUSPECT_MARKS)] * (1 + i // len(SUSPECT_MARKS))
+        for i, r in enumerate(reasons)
+    }
 
 
 def _cell_md(cell: Cell | None, marks: dict[str, str]) -> str:
@@ -47,15 +50,23 @@ def table_markdown(table: Table, first_header: str = "Model", marks: dict[str, s
     header = [first_header] + [display_name(c) for c in table.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
     for row in table.rows:
-        lines.append("| " + " | ".join([_escape(row.label)] + [_cell_md(row.cells.get(c), marks) for c in table.columns]) + " |")
+        lines.append(
+            "| "
+            + " | ".join([_escape(row.label)] + [_cell_md(row.cells.get(c), marks) for c in table.columns])
+            + " |"
+        )
     out = "\n".join(lines)
     if table.notes:
         out += "\n\n" + "\n".join(f"- {_escape(n)}" for n in table.notes)
     return out
 
 
-def render_markdown(measured: Sequence[Table], references: Sequence[tuple[Reference, Sequence[Table]]],
-                    records: Sequence[Record], protocols_present: Sequence[str] = ()) -> str:
+def render_markdown(
+    measured: Sequence[Table],
+    references: Sequence[tuple[Reference, Sequence[Table]]],
+    records: Sequence[Record],
+    protocols_present: Sequence[str] = (),
+) -> str:
     """The whole README: rules, one table per protocol, the row index, then the paper's numbers."""
     parts = [
         "# Leaderboards",
@@ -64,13 +75,15 @@ def render_markdown(measured: Sequence[Table], references: Sequence[tuple[Refere
         "",
         "Scores are accuracy in percent (records store fractions), `± x` is one standard error. "
         "Each table holds numbers of exactly one protocol id and version; a number never crosses protocols. "
-        f"`{SUBSET_MARK}` marks a cell computed on a subset of the benchmark (see the notes under the table); "
+        f"`{SUBSET_MARK}` marks a cell computed on a subset of the benchmark "
+        "(see the notes under the table); "
         "`(partial k/n)` marks an aggregate missing some of its components. "
         "Math AVG = mean(MATH-500, Olympiad, Minerva, GSM8K, AMC23, AIME24); "
         "Overall AVG = mean(Math AVG, SuperGPQA, BBEH, MMLU-Pro), as in the paper.",
         "",
         "Add a row: `pretrainzero leaderboard submit results.json`. "
-        "Rerun a row: `pretrainzero leaderboard reproduce ROW_ID`. Regenerate: `pretrainzero leaderboard render`.",
+        "Rerun a row: `pretrainzero leaderboard reproduce ROW_ID`. "
+        "Regenerate: `pretrainzero leaderboard render`.",
         "",
         "## Measured results",
         "",
@@ -82,13 +95,20 @@ def render_markdown(measured: Sequence[Table], references: Sequence[tuple[Refere
         link = f" ([protocol file](protocols/{pid}.yaml))" if pid in protocols_present else ""
         parts += [f"### {table.title}{link}", "", table_markdown(table), ""]
     if records:
-        parts += ["### Rows", "", "| Row id | Score | n | Protocol | Commit | Created |", "|---|---:|---:|---|---|---|"]
+        parts += [
+            "### Rows",
+            "",
+            "| Row id | Score | n | Protocol | Commit | Created |",
+            "|---|---:|---:|---|---|---|",
+        ]
         for rec in records:
             ds = rec.data["dataset"]
             commit = (rec.data.get("git_commit") or "–")[:10]
             pid, ver = rec.protocol
-            parts.append(f"| `{rec.id}` | {100 * rec.score:.2f} | {ds['n_evaluated']}/{ds['n_total']} | "
-                         f"{pid} v{ver} | {commit} | {rec.data['created_at']} |")
+            parts.append(
+                f"| `{rec.id}` | {100 * rec.score:.2f} | {ds['n_evaluated']}/{ds['n_total']} | "
+                f"{pid} v{ver} | {commit} | {rec.data['created_at']} |"
+            )
         parts.append("")
     for ref, tables in references:
         parts += [
@@ -108,5 +128,7 @@ def render_markdown(measured: Sequence[Table], references: Sequence[tuple[Refere
         for table in tables:
             parts += [f"### {table.title}", "", table_markdown(table, first_header="Method", marks=marks), ""]
         if ref.errata:
-            parts += ["Errata found in the paper:", ""] + [f"{i}. {e}" for i, e in enumerate(ref.errata, 1)] + [""]
+            parts += (
+                ["Errata found in the paper:", ""] + [f"{i}. {e}" for i, e in enumerate(ref.errata, 1)] + [""]
+            )
     return "\n".join(parts).rstrip() + "\n"

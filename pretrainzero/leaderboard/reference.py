@@ -115,7 +115,9 @@ def _parse_row(raw: Any, columns: tuple[str, ...], where: str, reasons: Mapping[
         raise ReferenceError(f"{where}: expected an object, got {raw!r}")
     values = _req(raw, "values", where, list)
     if len(values) != len(columns):
-        raise ReferenceError(f"{where}.values: {len(values)} numbers for {len(columns)} columns {list(columns)}")
+        raise ReferenceError(
+            f"{where}.values: {len(values)} numbers for {len(columns)} columns {list(columns)}"
+        )
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 100:
             raise ReferenceError(f"{where}.values: {v!r} is not a percentage in [0, 100]")
@@ -125,8 +127,13 @@ def _parse_row(raw: Any, columns: tuple[str, ...], where: str, reasons: Mapping[
             raise ReferenceError(f"{where}.suspect: column {col!r} is not one of {list(columns)}")
         if reason not in reasons:
             raise ReferenceError(f"{where}.suspect.{col}: reason {reason!r} not in suspect_reasons")
-    return RefRow(_req(raw, "key", where, str), _req(raw, "model", where, str), _req(raw, "method", where, str),
-                  dict(zip(columns, (float(v) for v in values))), suspect)
+    return RefRow(
+        _req(raw, "key", where, str),
+        _req(raw, "model", where, str),
+        _req(raw, "method", where, str),
+        dict(zip(columns, (float(v) for v in values), strict=True)),
+        suspect,
+    )
 
 
 def parse_reference(raw: Any, path: Path) -> Reference:
@@ -146,14 +153,21 @@ def parse_reference(raw: Any, path: Path) -> Reference:
         unknown = [c for c in columns if c not in COLUMNS]
         if unknown:
             raise ReferenceError(f"{tw}.columns: unknown {unknown}; known: {sorted(COLUMNS)}")
-        rows = tuple(_parse_row(r, columns, f"{tw}.rows[{j}]", reasons) for j, r in enumerate(_req(t, "rows", tw, list)))
+        rows = tuple(
+            _parse_row(r, columns, f"{tw}.rows[{j}]", reasons)
+            for j, r in enumerate(_req(t, "rows", tw, list))
+        )
         keys = [r.key for r in rows]
         if len(set(keys)) != len(keys):
             raise ReferenceError(f"{tw}: duplicate row keys")
-        tables.append(RefTable(_req(t, "id", tw, str), _req(t, "title", tw, str), _req(t, "stage", tw, str),
-                               columns, rows))
+        tables.append(
+            RefTable(
+                _req(t, "id", tw, str), _req(t, "title", tw, str), _req(t, "stage", tw, str), columns, rows
+            )
+        )
     ref = Reference(
-        path=path, source_id=_req(source, "id", f"{where}.source", str),
+        path=path,
+        source_id=_req(source, "id", f"{where}.source", str),
         citation=" ".join(_req(source, "citation", f"{where}.source", str).split()),
         url=_req(source, "url", f"{where}.source", str),
         protocol_id=_req(protocol, "id", f"{where}.protocol", str),
@@ -171,7 +185,11 @@ def parse_reference(raw: Any, path: Path) -> Reference:
 
 
 def check_reference(ref: Reference) -> list[str]:
-    """Every unexplained inconsistency: aggregates vs components, cross-table aggregates, unflagged suspects."""
+    """Every unexplained inconsistency.
+
+    Checks aggregates against their components, aggregates given by two tables, and unflagged
+    single-sample cells.
+    """
     problems: list[str] = []
     by_key: dict[str, list[tuple[RefTable, RefRow]]] = {}
     for table in ref.tables:
@@ -181,17 +199,28 @@ def check_reference(ref: Reference) -> list[str]:
             where = f"{table.id}:{row.key}"
             if "math_avg" in v and all(b in v for b in MATH_BENCHMARKS):
                 mean = sum(v[b] for b in MATH_BENCHMARKS) / len(MATH_BENCHMARKS)
-                if abs(mean - v["math_avg"]) > ROUNDING_TOLERANCE and not flagged & {"math_avg", *MATH_BENCHMARKS}:
-                    problems.append(f"{where}: math_avg {v['math_avg']} but the six math cells average {mean:.3f}")
+                if abs(mean - v["math_avg"]) > ROUNDING_TOLERANCE and not flagged & {
+                    "math_avg",
+                    *MATH_BENCHMARKS,
+                }:
+                    problems.append(
+                        f"{where}: math_avg {v['math_avg']} but the six math cells average {mean:.3f}"
+                    )
             if "overall_avg" in v and all(c in v for c in ("math_avg", *GENERAL_BENCHMARKS)):
                 mean = sum(v[c] for c in ("math_avg", *GENERAL_BENCHMARKS)) / 4
                 if abs(mean - v["overall_avg"]) > ROUNDING_TOLERANCE and not flagged:
-                    problems.append(f"{where}: overall_avg {v['overall_avg']} but its four parts average {mean:.3f}")
+                    problems.append(
+                        f"{where}: overall_avg {v['overall_avg']} but its four parts average {mean:.3f}"
+                    )
             for col, value in v.items():
                 if single_sample_suspect(col, value) and col not in row.suspect:
                     problems.append(f"{where}: {col} {value} looks single-sample but is not flagged suspect")
     for key, appearances in by_key.items():
-        avgs = [(t.id, r.values["math_avg"], "math_avg" in r.suspect) for t, r in appearances if "math_avg" in r.values]
+        avgs = [
+            (t.id, r.values["math_avg"], "math_avg" in r.suspect)
+            for t, r in appearances
+            if "math_avg" in r.values
+        ]
         for tid, value, suspect in avgs[1:]:
             tid0, value0, suspect0 = avgs[0]
             if abs(value - value0) > ROUNDING_TOLERANCE and not (suspect or suspect0):
@@ -253,7 +282,18 @@ def stages(ref: Reference) -> list[str]:
 
 
 __all__ = [
-    "COLUMNS", "CombinedRow", "DISPLAY_NAMES", "RefRow", "RefTable", "Reference", "ReferenceError",
-    "check_reference", "combined_rows", "load_reference", "load_references", "parse_reference",
-    "single_sample_suspect", "stages",
+    "COLUMNS",
+    "CombinedRow",
+    "DISPLAY_NAMES",
+    "RefRow",
+    "RefTable",
+    "Reference",
+    "ReferenceError",
+    "check_reference",
+    "combined_rows",
+    "load_reference",
+    "load_references",
+    "parse_reference",
+    "single_sample_suspect",
+    "stages",
 ]

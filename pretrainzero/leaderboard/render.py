@@ -32,7 +32,9 @@ class Rendered:
     n_tables: int
 
 
-def build(records: Sequence[Record], references: Sequence[Reference], protocols_present: Sequence[str] = ()) -> Rendered:
+def build(
+    records: Sequence[Record], references: Sequence[Reference], protocols_present: Sequence[str] = ()
+) -> Rendered:
     """Render both documents; raise ``RenderError`` unless records in == measured cells out."""
     measured = protocol_tables(records)
     rendered_ids = Counter(rid for t in measured for rid in t.record_ids())
@@ -40,7 +42,9 @@ def build(records: Sequence[Record], references: Sequence[Reference], protocols_
     if rendered_ids != wanted:
         missing = sorted((wanted - rendered_ids).elements())
         extra = sorted((rendered_ids - wanted).elements())
-        raise RenderError(f"rendered cells do not match records: missing {missing}, unexpected/duplicated {extra}")
+        raise RenderError(
+            f"rendered cells do not match records: missing {missing}, unexpected/duplicated {extra}"
+        )
     refs = [(ref, reference_tables(ref)) for ref in references]
     md = render_markdown(measured, refs, records, protocols_present)
     html = render_html(measured, refs, records)

@@ -21,7 +21,17 @@ from .schema import validate_record
 
 # Config keys that `pretrainzero eval` takes as flags of the same name (hyphenated); the rest of
 # the config is passed through run_eval unchanged and shown in the dry run as JSON.
-_FLAG_KEYS = ("backend", "limit", "seed", "k", "max_new_tokens", "batch_size", "dtype", "data_dir", "base_url")
+_FLAG_KEYS = (
+    "backend",
+    "limit",
+    "seed",
+    "k",
+    "max_new_tokens",
+    "batch_size",
+    "dtype",
+    "data_dir",
+    "base_url",
+)
 
 
 @dataclass(frozen=True)
@@ -59,9 +69,13 @@ class Comparison:
             lines.append("tolerance  none stated (no stderr and no explicit tolerance): cannot judge")
         else:
             verdict = "WITHIN" if self.within else "OUTSIDE"
-            lines.append(f"tolerance  {pct(self.tolerance)} points ({self.tolerance_source}): {verdict} tolerance")
+            lines.append(
+                f"tolerance  {pct(self.tolerance)} points ({self.tolerance_source}): {verdict} tolerance"
+            )
         if not self.same_items:
-            lines.append("note       --limit changed the evaluated items, so the scores are not strictly comparable")
+            lines.append(
+                "note       --limit changed the evaluated items, so the scores are not strictly comparable"
+            )
         return "\n".join(lines)
 
 
@@ -78,8 +92,16 @@ def reproduce_config(record: Mapping[str, Any], limit: int | None = None) -> dic
 
 def eval_command(config: Mapping[str, Any], out_dir: str | None = None) -> str:
     """The equivalent ``pretrainzero eval`` command line for a config (for --dry-run and docs)."""
-    args = ["pretrainzero", "eval", "--model", str(config["model"]), "--benchmarks", ",".join(config["benchmarks"]),
-            "--protocol", str(config["protocol"])]
+    args = [
+        "pretrainzero",
+        "eval",
+        "--model",
+        str(config["model"]),
+        "--benchmarks",
+        ",".join(config["benchmarks"]),
+        "--protocol",
+        str(config["protocol"]),
+    ]
     for key in _FLAG_KEYS:
         if config.get(key) is not None:
             args += [f"--{key.replace('_', '-')}", str(config[key])]
@@ -95,14 +117,22 @@ def tolerance_for(stored: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[fl
     se1, se2 = stored["metrics"].get("stderr"), new["metrics"].get("stderr")
     if se1 is None or se2 is None:
         return None, "none stated"
-    return 2 * math.sqrt(se1 ** 2 + se2 ** 2), "2x combined stderr"
+    return 2 * math.sqrt(se1**2 + se2**2), "2x combined stderr"
 
 
 def compare(stored: Mapping[str, Any], new: Mapping[str, Any], same_items: bool = True) -> Comparison:
     """Compare a stored record with a freshly produced one for the same row."""
     tol, source = tolerance_for(stored, new)
-    return Comparison(stored["id"], stored["metrics"]["score"], new["metrics"]["score"], stored["metrics"].get("stderr"),
-                      new["metrics"].get("stderr"), tol, source, same_items)
+    return Comparison(
+        stored["id"],
+        stored["metrics"]["score"],
+        new["metrics"]["score"],
+        stored["metrics"].get("stderr"),
+        new["metrics"].get("stderr"),
+        tol,
+        source,
+        same_items,
+    )
 
 
 def load_runner():
@@ -112,11 +142,14 @@ def load_runner():
     except ImportError as exc:
         raise RuntimeError(
             "leaderboard reproduce needs pretrainzero.eval.runner.run_eval(config, out_dir) -> record, "
-            f"which could not be imported ({exc}); install the eval extras (`pip install -e .[eval]`)") from exc
+            f"which could not be imported ({exc}); install the eval extras (`pip install -e .[eval]`)"
+        ) from exc
     return run_eval
 
 
-def reproduce(record: Mapping[str, Any], out_dir: Path, limit: int | None = None) -> tuple[Comparison, list[str]]:
+def reproduce(
+    record: Mapping[str, Any], out_dir: Path, limit: int | None = None
+) -> tuple[Comparison, list[str]]:
     """Rerun ``record``'s config; return the comparison and any schema problems of the new record."""
     run_eval = load_runner()
     config = reproduce_config(record, limit)
@@ -124,6 +157,8 @@ def reproduce(record: Mapping[str, Any], out_dir: Path, limit: int | None = None
     if not isinstance(new, Mapping) or "metrics" not in new:
         raise RuntimeError(f"run_eval returned {type(new).__name__}, expected a results record (dict)")
     if new.get("benchmark", record["benchmark"]) != record["benchmark"]:
-        raise RuntimeError(f"run_eval returned a record for {new.get('benchmark')!r}, expected {record['benchmark']!r}")
+        raise RuntimeError(
+            f"run_eval returned a record for {new.get('benchmark')!r}, expected {record['benchmark']!r}"
+        )
     same_items = limit is None or limit == record["config"].get("limit")
     return compare(record, new, same_items), validate_record(new)

@@ -17,9 +17,23 @@ from typing import Any
 SCHEMA_VERSION = 1
 
 REQUIRED_FIELDS: tuple[str, ...] = (
-    "schema_version", "id", "model", "benchmark", "subset", "protocol", "config", "dataset",
-    "decoding", "engine", "versions", "git_commit", "metrics", "per_category", "samples_file",
-    "created_at", "source",
+    "schema_version",
+    "id",
+    "model",
+    "benchmark",
+    "subset",
+    "protocol",
+    "config",
+    "dataset",
+    "decoding",
+    "engine",
+    "versions",
+    "git_commit",
+    "metrics",
+    "per_category",
+    "samples_file",
+    "created_at",
+    "source",
 )
 # Optional top-level fields. `tolerance` (a fraction) overrides the 2x-combined-stderr rule used by
 # `leaderboard reproduce`; `notes` is free text shown nowhere but kept with the record.
@@ -64,8 +78,14 @@ def _is_fraction(v: Any) -> bool:
     return _is_num(v) and 0.0 <= v <= 1.0
 
 
-def _check_keys(obj: Mapping[str, Any], path: str, required: tuple[str, ...], errors: list[str],
-                optional: tuple[str, ...] = (), closed: bool = True) -> None:
+def _check_keys(
+    obj: Mapping[str, Any],
+    path: str,
+    required: tuple[str, ...],
+    errors: list[str],
+    optional: tuple[str, ...] = (),
+    closed: bool = True,
+) -> None:
     for key in required:
         if key not in obj:
             errors.append(f"{path}{key}: missing")
@@ -101,31 +121,61 @@ def validate_record(record: Any) -> list[str]:
     errors: list[str] = []
     _check_keys(record, "", REQUIRED_FIELDS, errors, OPTIONAL_FIELDS)
     if "schema_version" in record:
-        _expect(record["schema_version"] == SCHEMA_VERSION, "schema_version", f"{SCHEMA_VERSION}",
-                record["schema_version"], errors)
+        _expect(
+            record["schema_version"] == SCHEMA_VERSION,
+            "schema_version",
+            f"{SCHEMA_VERSION}",
+            record["schema_version"],
+            errors,
+        )
 
     model = _section(record, "model", errors)
     if model is not None:
         _check_keys(model, "model.", ("name", "source", "sha256"), errors)
-        _expect(isinstance(model.get("name"), str) and model.get("name", "").strip() != "",
-                "model.name", "a non-empty string", model.get("name"), errors)
+        _expect(
+            isinstance(model.get("name"), str) and model.get("name", "").strip() != "",
+            "model.name",
+            "a non-empty string",
+            model.get("name"),
+            errors,
+        )
         _expect(isinstance(model.get("source"), str), "model.source", "a string", model.get("source"), errors)
-        _expect(model.get("sha256") is None or isinstance(model.get("sha256"), str),
-                "model.sha256", "a string or null", model.get("sha256"), errors)
+        _expect(
+            model.get("sha256") is None or isinstance(model.get("sha256"), str),
+            "model.sha256",
+            "a string or null",
+            model.get("sha256"),
+            errors,
+        )
 
     bench = record.get("benchmark")
     if "benchmark" in record:
-        _expect(isinstance(bench, str) and bool(_BENCHMARK_RE.match(bench)), "benchmark",
-                "a lower-case id like 'gsm8k'", bench, errors)
+        _expect(
+            isinstance(bench, str) and bool(_BENCHMARK_RE.match(bench)),
+            "benchmark",
+            "a lower-case id like 'gsm8k'",
+            bench,
+            errors,
+        )
 
     protocol = _section(record, "protocol", errors)
     if protocol is not None:
         _check_keys(protocol, "protocol.", ("id", "version"), errors)
         pid = protocol.get("id")
-        _expect(isinstance(pid, str) and bool(_PROTOCOL_RE.match(pid)), "protocol.id",
-                "a protocol id like 'pz-0shot-boxed'", pid, errors)
-        _expect(_is_int(protocol.get("version")) and protocol.get("version", 0) >= 1,
-                "protocol.version", "an integer >= 1", protocol.get("version"), errors)
+        _expect(
+            isinstance(pid, str) and bool(_PROTOCOL_RE.match(pid)),
+            "protocol.id",
+            "a protocol id like 'pz-0shot-boxed'",
+            pid,
+            errors,
+        )
+        _expect(
+            _is_int(protocol.get("version")) and protocol.get("version", 0) >= 1,
+            "protocol.version",
+            "an integer >= 1",
+            protocol.get("version"),
+            errors,
+        )
 
     if "id" in record:
         rid = record["id"]
@@ -141,15 +191,36 @@ def validate_record(record: Any) -> list[str]:
     n_total = n_eval = None
     if dataset is not None:
         _check_keys(dataset, "dataset.", ("source", "revision", "sha256", "n_total", "n_evaluated"), errors)
-        _expect(isinstance(dataset.get("source"), str), "dataset.source", "a string", dataset.get("source"), errors)
+        _expect(
+            isinstance(dataset.get("source"), str),
+            "dataset.source",
+            "a string",
+            dataset.get("source"),
+            errors,
+        )
         for key in ("revision", "sha256"):
-            _expect(dataset.get(key) is None or isinstance(dataset.get(key), str), f"dataset.{key}",
-                    "a string or null", dataset.get(key), errors)
-        if _expect(_is_int(dataset.get("n_total")) and dataset["n_total"] > 0, "dataset.n_total",
-                   "a positive integer", dataset.get("n_total"), errors):
+            _expect(
+                dataset.get(key) is None or isinstance(dataset.get(key), str),
+                f"dataset.{key}",
+                "a string or null",
+                dataset.get(key),
+                errors,
+            )
+        if _expect(
+            _is_int(dataset.get("n_total")) and dataset["n_total"] > 0,
+            "dataset.n_total",
+            "a positive integer",
+            dataset.get("n_total"),
+            errors,
+        ):
             n_total = dataset["n_total"]
-        if _expect(_is_int(dataset.get("n_evaluated")) and dataset["n_evaluated"] > 0,
-                   "dataset.n_evaluated", "a positive integer", dataset.get("n_evaluated"), errors):
+        if _expect(
+            _is_int(dataset.get("n_evaluated")) and dataset["n_evaluated"] > 0,
+            "dataset.n_evaluated",
+            "a positive integer",
+            dataset.get("n_evaluated"),
+            errors,
+        ):
             n_eval = dataset["n_evaluated"]
         if n_total is not None and n_eval is not None and n_eval > n_total:
             errors.append(f"dataset.n_evaluated: {n_eval} exceeds dataset.n_total {n_total}")
@@ -159,69 +230,148 @@ def validate_record(record: Any) -> list[str]:
         if subset is None:
             # Partial data must never pass for a full-benchmark number.
             if n_total is not None and n_eval is not None and n_eval < n_total:
-                errors.append(f"subset: null but only {n_eval} of {n_total} items were evaluated;"
-                              " give {'limit': N, 'label': '...'}")
+                errors.append(
+                    f"subset: null but only {n_eval} of {n_total} items were evaluated;"
+                    " give {'limit': N, 'label': '...'}"
+                )
         elif _expect(isinstance(subset, Mapping), "subset", "null or an object", subset, errors):
             _check_keys(subset, "subset.", ("limit", "label"), errors)
-            _expect(_is_int(subset.get("limit")) and subset.get("limit", 0) > 0, "subset.limit",
-                    "a positive integer", subset.get("limit"), errors)
-            _expect(isinstance(subset.get("label"), str) and subset.get("label", "").strip() != "",
-                    "subset.label", "a non-empty string", subset.get("label"), errors)
+            _expect(
+                _is_int(subset.get("limit")) and subset.get("limit", 0) > 0,
+                "subset.limit",
+                "a positive integer",
+                subset.get("limit"),
+                errors,
+            )
+            _expect(
+                isinstance(subset.get("label"), str) and subset.get("label", "").strip() != "",
+                "subset.label",
+                "a non-empty string",
+                subset.get("label"),
+                errors,
+            )
 
     config = _section(record, "config", errors)
     if config is not None:
         _check_keys(config, "config.", ("model", "benchmarks", "protocol"), errors, closed=False)
         benches = config.get("benchmarks")
-        if _expect(isinstance(benches, list) and all(isinstance(b, str) for b in benches),
-                   "config.benchmarks", "a list of benchmark ids", benches, errors):
+        if _expect(
+            isinstance(benches, list) and all(isinstance(b, str) for b in benches),
+            "config.benchmarks",
+            "a list of benchmark ids",
+            benches,
+            errors,
+        ):
             if isinstance(bench, str) and bench not in benches:
                 errors.append(f"config.benchmarks: {benches!r} does not contain benchmark {bench!r}")
         if protocol is not None and "protocol" in config and config["protocol"] != protocol.get("id"):
-            errors.append(f"config.protocol: {config['protocol']!r} differs from protocol.id {protocol.get('id')!r}")
+            errors.append(
+                f"config.protocol: {config['protocol']!r} differs from protocol.id {protocol.get('id')!r}"
+            )
 
     decoding = _section(record, "decoding", errors)
     if decoding is not None:
-        _check_keys(decoding, "decoding.", ("temperature", "top_p", "max_new_tokens", "k", "seed"), errors,
-                    closed=False)
-        _expect(_is_num(decoding.get("temperature")) and decoding["temperature"] >= 0, "decoding.temperature",
-                "a number >= 0", decoding.get("temperature"), errors)
-        _expect(_is_fraction(decoding.get("top_p")), "decoding.top_p", "a number in [0, 1]",
-                decoding.get("top_p"), errors)
+        _check_keys(
+            decoding,
+            "decoding.",
+            ("temperature", "top_p", "max_new_tokens", "k", "seed"),
+            errors,
+            closed=False,
+        )
+        _expect(
+            _is_num(decoding.get("temperature")) and decoding["temperature"] >= 0,
+            "decoding.temperature",
+            "a number >= 0",
+            decoding.get("temperature"),
+            errors,
+        )
+        _expect(
+            _is_fraction(decoding.get("top_p")),
+            "decoding.top_p",
+            "a number in [0, 1]",
+            decoding.get("top_p"),
+            errors,
+        )
         for key in ("max_new_tokens", "k"):
-            _expect(_is_int(decoding.get(key)) and decoding[key] >= 1, f"decoding.{key}", "an integer >= 1",
-                    decoding.get(key), errors)
-        _expect(decoding.get("seed") is None or _is_int(decoding.get("seed")), "decoding.seed",
-                "an integer or null", decoding.get("seed"), errors)
+            _expect(
+                _is_int(decoding.get(key)) and decoding[key] >= 1,
+                f"decoding.{key}",
+                "an integer >= 1",
+                decoding.get(key),
+                errors,
+            )
+        _expect(
+            decoding.get("seed") is None or _is_int(decoding.get("seed")),
+            "decoding.seed",
+            "an integer or null",
+            decoding.get("seed"),
+            errors,
+        )
 
     engine = _section(record, "engine", errors)
     if engine is not None:
         _check_keys(engine, "engine.", ("backend", "versions"), errors, closed=False)
-        _expect(isinstance(engine.get("backend"), str), "engine.backend", "a string", engine.get("backend"), errors)
+        _expect(
+            isinstance(engine.get("backend"), str),
+            "engine.backend",
+            "a string",
+            engine.get("backend"),
+            errors,
+        )
         ev = engine.get("versions")
-        _expect(isinstance(ev, Mapping) and all(isinstance(v, str) for v in ev.values()), "engine.versions",
-                "an object of name -> version string", ev, errors)
+        _expect(
+            isinstance(ev, Mapping) and all(isinstance(v, str) for v in ev.values()),
+            "engine.versions",
+            "an object of name -> version string",
+            ev,
+            errors,
+        )
 
     versions = _section(record, "versions", errors)
     if versions is not None:
         _check_keys(versions, "versions.", ("pretrainzero", "python"), errors, closed=False)
         for key in ("pretrainzero", "python"):
-            _expect(isinstance(versions.get(key), str), f"versions.{key}", "a string", versions.get(key), errors)
+            _expect(
+                isinstance(versions.get(key), str), f"versions.{key}", "a string", versions.get(key), errors
+            )
 
     if "git_commit" in record:
         gc = record["git_commit"]
-        _expect(gc is None or (isinstance(gc, str) and re.fullmatch(r"[0-9a-f]{7,40}(-dirty)?", gc) is not None),
-                "git_commit", "a hex commit hash or null", gc, errors)
+        _expect(
+            gc is None or (isinstance(gc, str) and re.fullmatch(r"[0-9a-f]{7,40}(-dirty)?", gc) is not None),
+            "git_commit",
+            "a hex commit hash or null",
+            gc,
+            errors,
+        )
 
     metrics = _section(record, "metrics", errors)
     if metrics is not None:
-        _check_keys(metrics, "metrics.", ("score", "stderr", "miss_rate", "truncation_rate"), errors, closed=False)
-        _expect(_is_fraction(metrics.get("score")), "metrics.score", "a number in [0, 1]",
-                metrics.get("score"), errors)
-        _expect(metrics.get("stderr") is None or (_is_num(metrics["stderr"]) and metrics["stderr"] >= 0),
-                "metrics.stderr", "a number >= 0 or null", metrics.get("stderr"), errors)
+        _check_keys(
+            metrics, "metrics.", ("score", "stderr", "miss_rate", "truncation_rate"), errors, closed=False
+        )
+        _expect(
+            _is_fraction(metrics.get("score")),
+            "metrics.score",
+            "a number in [0, 1]",
+            metrics.get("score"),
+            errors,
+        )
+        _expect(
+            metrics.get("stderr") is None or (_is_num(metrics["stderr"]) and metrics["stderr"] >= 0),
+            "metrics.stderr",
+            "a number >= 0 or null",
+            metrics.get("stderr"),
+            errors,
+        )
         for key in ("miss_rate", "truncation_rate"):
-            _expect(metrics.get(key) is None or _is_fraction(metrics[key]), f"metrics.{key}",
-                    "a number in [0, 1] or null", metrics.get(key), errors)
+            _expect(
+                metrics.get(key) is None or _is_fraction(metrics[key]),
+                f"metrics.{key}",
+                "a number in [0, 1] or null",
+                metrics.get(key),
+                errors,
+            )
 
     per_cat = _section(record, "per_category", errors)
     if per_cat is not None:
@@ -230,21 +380,40 @@ def validate_record(record: Any) -> list[str]:
                 errors.append(f"per_category.{cat}: expected an object, got {cell!r}")
                 continue
             _check_keys(cell, f"per_category.{cat}.", ("score", "n"), errors, closed=False)
-            _expect(_is_fraction(cell.get("score")), f"per_category.{cat}.score", "a number in [0, 1]",
-                    cell.get("score"), errors)
-            _expect(_is_int(cell.get("n")) and cell["n"] >= 0, f"per_category.{cat}.n", "an integer >= 0",
-                    cell.get("n"), errors)
+            _expect(
+                _is_fraction(cell.get("score")),
+                f"per_category.{cat}.score",
+                "a number in [0, 1]",
+                cell.get("score"),
+                errors,
+            )
+            _expect(
+                _is_int(cell.get("n")) and cell["n"] >= 0,
+                f"per_category.{cat}.n",
+                "an integer >= 0",
+                cell.get("n"),
+                errors,
+            )
 
     if "samples_file" in record:
         sf = record["samples_file"]
         if sf is not None:
-            ok = isinstance(sf, str) and sf != "" and not sf.startswith(("/", "\\")) and ".." not in sf.split("/")
+            ok = (
+                isinstance(sf, str)
+                and sf != ""
+                and not sf.startswith(("/", "\\"))
+                and ".." not in sf.split("/")
+            )
             _expect(ok, "samples_file", "a relative path without '..' or null", sf, errors)
 
     if "created_at" in record:
         ca = record["created_at"]
         try:
-            ok = isinstance(ca, str) and ca.endswith("Z") and datetime.fromisoformat(ca[:-1] + "+00:00") is not None
+            ok = (
+                isinstance(ca, str)
+                and ca.endswith("Z")
+                and datetime.fromisoformat(ca[:-1] + "+00:00") is not None
+            )
         except ValueError:
             ok = False
         _expect(ok, "created_at", "an ISO-8601 UTC time like '2026-11-25T22:00:00Z'", ca, errors)
@@ -252,5 +421,11 @@ def validate_record(record: Any) -> list[str]:
     if "source" in record:
         _expect(record["source"] in SOURCES, "source", f"one of {SOURCES}", record["source"], errors)
     if "tolerance" in record:
-        _expect(_is_fraction(record["tolerance"]), "tolerance", "a fraction in [0, 1]", record["tolerance"], errors)
+        _expect(
+            _is_fraction(record["tolerance"]),
+            "tolerance",
+            "a fraction in [0, 1]",
+            record["tolerance"],
+            errors,
+        )
     return errors

@@ -114,8 +114,11 @@ def record_files(results_dir: Path) -> list[Path]:
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         return []
-    return sorted(p for p in results_dir.rglob("*.json")
-                  if SAMPLES_DIR not in p.relative_to(results_dir).parts[:-1] and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in results_dir.rglob("*.json")
+        if SAMPLES_DIR not in p.relative_to(results_dir).parts[:-1] and not p.name.startswith(".")
+    )
 
 
 def load_records(results_dir: Path) -> list[Record]:
@@ -154,7 +157,8 @@ def submit(src: Path, results_dir: Path, samples: Path | None = None, replace: b
     existing = {r.id: r for r in load_records(results_dir)}
     if rec.id in existing and not replace:
         raise DuplicateRecordError(
-            f"row {rec.id!r} already exists ({existing[rec.id].path}); pass --replace to overwrite it")
+            f"row {rec.id!r} already exists ({existing[rec.id].path}); pass --replace to overwrite it"
+        )
     data = dict(rec.data)
     if samples is None and data.get("samples_file"):
         candidate = Path(src).parent / data["samples_file"]

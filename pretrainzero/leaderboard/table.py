@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .aggregate import PAPER_BENCHMARKS, Aggregate, display_name, math_avg, overall_avg
 from .reference import Reference, combined_rows, stages
+from .schema import slug
 from .store import Record
 
 AGGREGATES: tuple[str, ...] = ("math_avg", "overall_avg")
@@ -72,8 +73,9 @@ def _aggregate_cell(agg: Aggregate) -> Cell:
 def _measured_cell(rec: Record) -> Cell:
     stderr = None if rec.stderr is None else 100 * rec.stderr
     subset = rec.subset_label
-    return Cell(100 * rec.score, stderr, ("subset",) if subset else (), f"subset: {subset}" if subset else "",
-                rec.id)
+    return Cell(
+        100 * rec.score, stderr, ("subset",) if subset else (), f"subset: {subset}" if subset else "", rec.id
+    )
 
 
 def protocol_tables(records: Iterable[Record]) -> list[Table]:
@@ -88,8 +90,10 @@ def protocol_tables(records: Iterable[Record]) -> list[Table]:
         for rec in recs:
             cells = by_model.setdefault(rec.model, {})
             if rec.benchmark in cells:  # ids are unique per (model, benchmark, protocol id): cannot happen
-                raise ValueError(f"two records for {rec.model}/{rec.benchmark} under {pid}: "
-                                 f"{cells[rec.benchmark].id}, {rec.id}")
+                raise ValueError(
+                    f"two records for {rec.model}/{rec.benchmark} under {pid}: "
+                    f"{cells[rec.benchmark].id}, {rec.id}"
+                )
             cells[rec.benchmark] = rec
         rows, notes = [], []
         for model in sorted(by_model, key=str.lower):
@@ -101,11 +105,22 @@ def protocol_tables(records: Iterable[Record]) -> list[Table]:
             subset = any("subset" in c.flags for c in cells.values())
             label = f"{model} (subset)" if subset else model
             rows.append(Row(label, cells))
-            notes += [f"{model} / {display_name(b)}: {r.subset_label}"
-                      for b, r in sorted(by_model[model].items()) if r.subset_label]
-        tables.append(Table(
-            id=f"protocol-{pid}-v{version}", title=f"Protocol {pid} v{version}", kind="measured",
-            protocol=f"{pid} v{version}", columns=columns + AGGREGATES, rows=tuple(rows), notes=tuple(notes)))
+            notes += [
+                f"{model} / {display_name(b)}: {r.subset_label}"
+                for b, r in sorted(by_model[model].items())
+                if r.subset_label
+            ]
+        tables.append(
+            Table(
+                id=f"protocol-{pid}-v{version}",
+                title=f"Protocol {pid} v{version}",
+                kind="measured",
+                protocol=f"{pid} v{version}",
+                columns=columns + AGGREGATES,
+                rows=tuple(rows),
+                notes=tuple(notes),
+            )
+        )
     return tables
 
 
@@ -123,19 +138,32 @@ def reference_tables(ref: Reference) -> list[Table]:
             by_model.setdefault(row.model, []).append(row)
         for model, model_rows in by_model.items():
             present = {c for r in model_rows for c in r.values} - set(AGGREGATES)
-            columns = _column_order(present) + tuple(a for a in AGGREGATES if any(a in r.values for r in model_rows))
+            columns = _column_order(present) + tuple(
+                a for a in AGGREGATES if any(a in r.values for r in model_rows)
+            )
             table_rows = []
             for r in model_rows:
                 cells = {}
                 for col in columns:
                     reason = r.suspect.get(col)
                     # The note is the reason key; renderers map it to a mark and its explanation.
-                    cells[col] = Cell(r.values.get(col), flags=("suspect",) if reason else (), note=reason or "")
+                    cells[col] = Cell(
+                        r.values.get(col), flags=("suspect",) if reason else (), note=reason or ""
+                    )
                 table_rows.append(Row(r.method, cells))
             stage_title = _STAGE_TITLES.get(stage, stage)
-            out.append(Table(
-                id=f"ref-{ref.source_id}-{stage}-{model.lower()}", kind="reference",
-                title=f"{model} {stage_title} (arXiv {ref.source_id.rsplit('-', 1)[-1]}, Tables {numbers})",
-                protocol=f"{ref.protocol_id} ({ref.protocol_status})", columns=columns, rows=tuple(table_rows),
-                notes=tuple(f"{display_name(c)}: {n}" for c, n in ref.column_notes.items() if c in columns)))
+            arxiv = f"arXiv {ref.source_id.rsplit('-', 1)[-1]}"
+            out.append(
+                Table(
+                    id=f"ref-{ref.source_id}-{stage}-{slug(model)}",
+                    kind="reference",
+                    title=f"{model} {stage_title} ({arxiv}, Tables {numbers})",
+                    protocol=f"{ref.protocol_id} ({ref.protocol_status})",
+                    columns=columns,
+                    rows=tuple(table_rows),
+                    notes=tuple(
+                        f"{display_name(c)}: {n}" for c, n in ref.column_notes.items() if c in columns
+                    ),
+                )
+            )
     return out
