@@ -11,7 +11,9 @@ r"""Reference agents for the envs: batched ``act(observations, infos) -> list[st
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -85,3 +87,45 @@ class RandomAgent:
 
 
 AGENTS = {"oracle": OracleAgent, "random": RandomAgent}
+
+
+@dataclass(frozen=True)
+class PlayStats:
+    """Summary of :func:`play`."""
+
+    episodes: int
+    mean_reward: float
+    seconds: float
+    mask_valid_rate: float | None  # share of mask turns with a valid mask; None without mask turns
+
+    @property
+    def episodes_per_s(self) -> float:
+        return self.episodes / self.seconds if self.seconds > 0 else float("inf")
+
+
+def play(
+    env: Any, agent: Any, episodes: int, *, seed: int = 0, progress: Callable[[int], None] | None = None
+) -> PlayStats:
+    """Run ``episodes`` full episodes of ``env`` with ``agent`` (one env, batch of one).
+
+    ``reset(seed=seed)`` starts a reproducible stream; ``progress(k)`` is called every 100 episodes.
+    """
+    total, masks, valid = 0.0, 0, 0
+    start = time.perf_counter()
+    for i in range(episodes):
+        obs, info = env.reset(seed=seed if i == 0 else None)
+        done = False
+        while not done:
+            action = agent.act([obs], [info])[0]
+            obs, reward, terminated, truncated, info = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+            if "valid" in info and info.get("role") == "generator":
+                masks += 1
+                valid += bool(info["valid"])
+        if progress is not None and (i + 1) % 100 == 0:
+            progress(100)
+    if progress is not None and episodes % 100:
+        progress(episodes % 100)
+    seconds = time.perf_counter() - start
+    return PlayStats(episodes, total / max(episodes, 1), seconds, valid / masks if masks else None)

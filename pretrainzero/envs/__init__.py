@@ -13,13 +13,23 @@ from .maskers import MASKERS, make_masker
 from .masked_span import MaskedSpanEnv
 from .next_token import NextTokenEnv
 from .predictors import HeuristicPredictor
-from .registration import ENV_VERSION, TASKS, env_id, list_envs, make_vec, register_corpus_envs, resolve_env_id
+from .registration import (
+    ENV_VERSION,
+    TASKS,
+    UnknownEnvError,
+    env_id,
+    list_envs,
+    make_vec,
+    register_corpus_envs,
+    resolve_env_id,
+)
 from .spaces import AnyText
 
 __all__ = [
     "ENV_VERSION",
     "MASKERS",
     "TASKS",
+    "UnknownEnvError",
     "ActiveMaskingEnv",
     "AnyText",
     "CorpusEnv",

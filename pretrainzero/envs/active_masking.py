@@ -48,7 +48,7 @@ class ActiveMaskingEnv(CorpusEnv):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         episode_seed, index, mask_seed = self._episode(seed, options)
-        paragraph = self.corpus[index]
+        paragraph = self.paragraph(index)
         self._paragraph, self._seed, self._rng, self._mask = paragraph, episode_seed, EpisodeRng(mask_seed), None
         obs = self._start(generation_prompt(paragraph.text))
         return obs, {

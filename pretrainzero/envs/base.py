@@ -21,6 +21,7 @@ from .spaces import AnyText
 MAX_OBS_CHARS = 1 << 20  # observation space bound; corpora split far shorter paragraphs
 MAX_ACTION_CHARS = 1 << 26  # actions past this are still scored, only not "in" the space
 MAX_SKIPS = 64  # consecutive paragraphs tried when a masker finds no target
+PARAGRAPH_CACHE = 16384  # paragraphs an env keeps (all of wiki-vital-en; ~30 MB at most)
 
 
 class SequenceCorpus:
@@ -86,6 +87,7 @@ class CorpusEnv(gymnasium.Env[str, str]):
         self.action_space = AnyText(max_action_chars)
         self._obs = ""
         self._done = True
+        self._paragraphs: dict[int, Paragraph] = {}
 
     @property
     def corpus(self) -> Any:
@@ -97,6 +99,16 @@ class CorpusEnv(gymnasium.Env[str, str]):
             if len(self._corpus) == 0:
                 raise ValueError(f"corpus {self.corpus_name!r} has no paragraphs")
         return self._corpus
+
+    def paragraph(self, index: int) -> Paragraph:
+        """``corpus[index]``, kept for reuse: an on-disk row read costs more than a whole episode,
+        and keeping the same ``str`` object makes the maskers' word-offset cache hits free."""
+        p = self._paragraphs.get(index)
+        if p is None:
+            p = self.corpus[index]
+            if len(self._paragraphs) < PARAGRAPH_CACHE:
+                self._paragraphs[index] = p
+        return p
 
     def _episode(self, seed: int | None, options: dict[str, Any] | None) -> tuple[int, int, int | None]:
         """Seed the env and return ``(episode seed, paragraph index, mask seed)``.

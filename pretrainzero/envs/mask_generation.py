@@ -90,7 +90,7 @@ class MaskGenerationEnv(CorpusEnv):
 
     def _begin(self, seed: int | None, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
         episode_seed, index, mask_seed = self._episode(seed, options)
-        paragraph = self.corpus[index]
+        paragraph = self.paragraph(index)
         self._paragraph, self._seed, self._rng = paragraph, episode_seed, EpisodeRng(mask_seed)
         obs = self._start(generation_prompt(paragraph.text))
         return obs, {

@@ -61,7 +61,7 @@ class MaskedSpanEnv(CorpusEnv):
         corpus = self.corpus
         pinned = bool(options) and (options.get("paragraph_id") is not None or options.get("index") is not None)
         for k in range(1 if pinned else min(MAX_SKIPS, len(corpus))):
-            paragraph = corpus[(index + k) % len(corpus)]
+            paragraph = self.paragraph((index + k) % len(corpus))
             rng = EpisodeRng(mask_seed)
             for _ in range(MAX_REDRAWS):
                 example = self.masker(paragraph.text, rng)

@@ -75,16 +75,27 @@ def list_envs() -> list[str]:
     return sorted(i for i in gymnasium.registry if i.startswith(NAMESPACE + "/"))
 
 
+class UnknownEnvError(KeyError, ValueError):
+    """No env of that id is registered (the message names close matches)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 def resolve_env_id(name: str) -> str:
-    """``name`` if registered, else a ``KeyError`` naming the closest registered ids."""
+    """The registered id for ``name`` (the ``pretrainzero/`` prefix may be left out).
+
+    Raises :class:`UnknownEnvError` naming the closest registered ids.
+    """
+    for candidate in (name, f"{NAMESPACE}/{name}"):
+        if candidate in gymnasium.registry:
+            return candidate
     ids = list_envs()
-    if name in gymnasium.registry:
-        return name
-    close = difflib.get_close_matches(name, ids, n=3, cutoff=0.5) or difflib.get_close_matches(
-        f"{NAMESPACE}/{name}", ids, n=3, cutoff=0.5
+    close = difflib.get_close_matches(name, ids, n=3, cutoff=0.6) or difflib.get_close_matches(
+        f"{NAMESPACE}/{name}", ids, n=3, cutoff=0.6
     )
     hint = f"; did you mean {', '.join(close)}?" if close else "; see `pretrainzero list envs`"
-    raise KeyError(f"unknown env id {name!r}{hint}")
+    raise UnknownEnvError(f"unknown env id {name!r}{hint}")
 
 
 def make_vec(env: str, num_envs: int = 1, vectorization_mode: str = "sync", **kwargs: Any) -> Any:

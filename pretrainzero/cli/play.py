@@ -1,0 +1,43 @@
+"""`pretrainzero play ENV_ID --agent oracle|random -n N`: run episodes with a reference agent."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("play", help="play an env with the oracle or random agent", description=__doc__)
+    parser.add_argument("env_id", help="e.g. pretrainzero/wiki-vital-en-MaskedSpan-v0")
+    parser.add_argument("--agent", choices=("oracle", "random"), default="oracle")
+    parser.add_argument("-n", "--episodes", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def summary(env_id: str, agent: str, stats: object) -> str:
+    valid = getattr(stats, "mask_valid_rate", None)
+    extra = f"  valid masks {valid:.3f}" if valid is not None else ""
+    return (
+        f"{env_id}  agent={agent}  episodes={stats.episodes}  mean reward {stats.mean_reward:.4f}"  # type: ignore[attr-defined]
+        f"{extra}  {stats.episodes_per_s:,.0f} episodes/s"  # type: ignore[attr-defined]
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import gymnasium
+    from tqdm import tqdm
+
+    import pretrainzero  # noqa: F401
+    from pretrainzero.agents import AGENTS, play
+    from pretrainzero.envs.registration import resolve_env_id
+
+    if args.episodes < 1:
+        raise ValueError("-n must be >= 1")
+    env_id = resolve_env_id(args.env_id)
+    env = gymnasium.make(env_id).unwrapped
+    agent = AGENTS[args.agent](seed=args.seed) if args.agent == "random" else AGENTS[args.agent]()
+    with tqdm(total=args.episodes, unit="ep", disable=args.no_progress, leave=False) as bar:
+        stats = play(env, agent, args.episodes, seed=args.seed, progress=bar.update)
+    print(summary(env_id, args.agent, stats))
+    return 0
