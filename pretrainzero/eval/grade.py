@@ -1,0 +1,225 @@
+r"""Graders: math equivalence with Math-Verify in a process pool, and BBEH's fuzzy match.
+
+Math-Verify turns model text into sympy objects. That is parsing, not ``eval``, but sympy can
+still hang (``10^{10^{10}}``) or crash on adversarial output, and its built-in timeouts are
+signal-based, so they only work in a process's main thread. Every math verdict is therefore
+computed in a separate worker process with two guards: Math-Verify's own per-call timeouts inside
+the worker, and a hard wall-clock limit enforced by the parent, which kills the pool when an item
+overruns. A hang or crash is a wrong answer and never stops the run.
+
+The pool is created lazily, kept for the life of the process (so per-sample calls cost an IPC
+round trip, not a process start) and replaced after a kill.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+import os
+import threading
+from collections.abc import Sequence
+from multiprocessing.pool import Pool
+
+GRADER_ID = "math-verify"
+GRADER_VERSION = 1
+# Allowance for a fresh worker to start and import math_verify/sympy (seconds, loaded CPUs).
+_STARTUP_ALLOWANCE_S = 120.0
+
+
+def _as_latex_target(text: str) -> str:
+    r"""Wrap a bare answer so Math-Verify's LaTeX extractor sees it (it only looks inside ``$``/``\boxed``)."""
+    text = text.strip()
+    if "\\boxed" in text or "$" in text:
+        return text
+    return "\\boxed{" + text + "}"
+
+
+def _verify_in_process(pred: str, gold: str, timeout_s: float) -> bool:
+    """Math-Verify verdict, gold parsed first (``verify`` is asymmetric). Runs inside a worker."""
+    from math_verify import parse, verify
+
+    seconds = max(1, int(round(timeout_s)))
+    gold_parsed = parse(_as_latex_target(gold), parsing_timeout=seconds)
+    if not gold_parsed:
+        gold_parsed = parse(gold, parsing_timeout=seconds)
+    pred_parsed = parse(_as_latex_target(pred), parsing_timeout=seconds)
+    if not pred_parsed:
+        pred_parsed = parse(pred, parsing_timeout=seconds)
+    if not gold_parsed or not pred_parsed:
+        return False
+    return bool(verify(gold_parsed, pred_parsed, timeout_seconds=seconds))
+
+
+def _worker_init() -> None:
+    # Import once per worker so the first graded item does not pay for sympy's import.
+    import math_verify  # noqa: F401
+
+
+def _worker_grade(pred: str, gold: str, timeout_s: float) -> bool:
+    try:
+        return _verify_in_process(pred, gold, timeout_s)
+    except Exception:  # any parser/sympy failure is a wrong answer, not a crash
+        return False
+
+
+class _GraderPool:
+    """One lazily created spawn-context pool, recreated after a kill or a size change."""
+
+    def __init__(self) -> None:
+        self._pool: Pool | None = None
+        self._workers = 0
+        self._fresh = False
+        self._lock = threading.Lock()
+
+    def get(self, workers: int) -> tuple[Pool, bool]:
+        if self._pool is None or workers != self._workers:
+            self.close()
+            # spawn, not fork: the parent may hold torch/tokenizer threads that fork would deadlock.
+            self._pool = mp.get_context("spawn").Pool(workers, initializer=_worker_init)
+            self._workers = workers
+            self._fresh = True
+        fresh, self._fresh = self._fresh, False
+        return self._pool, fresh
+
+    def kill(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+
+_POOL = _GraderPool()
+atexit.register(_POOL.close)
+
+
+def _default_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def grade_math_batch(
+    preds: Sequence[str | None],
+    golds: Sequence[str],
+    workers: int | None = None,
+    timeout_s: float = 5.0,
+) -> list[bool]:
+    """Math-Verify verdicts for aligned ``preds``/``golds``; ``None`` or empty preds are wrong.
+
+    Each item gets ``timeout_s`` for parsing and again for verification inside its worker, and a
+    hard wall-clock limit of ``2 * timeout_s + 2`` s enforced here. An item that overruns (or whose
+    worker died) is wrong; the pool is killed and the items not yet finished are resubmitted.
+    """
+    if len(preds) != len(golds):
+        raise ValueError(f"preds ({len(preds)}) and golds ({len(golds)}) differ in length")
+    verdicts = [False] * len(preds)
+    todo = [i for i, p in enumerate(preds) if p is not None and str(p).strip()]
+    hard_limit = 2.0 * timeout_s + 2.0
+    n_workers = workers or _default_workers()
+    with _POOL._lock:
+        while todo:
+            pool, fresh = _POOL.get(n_workers)
+            handles = [(i, pool.apply_async(_worker_grade, (str(preds[i]), golds[i], timeout_s))) for i in todo]
+            todo = []
+            for pos, (i, handle) in enumerate(handles):
+                # Items run in submission order, so when we start waiting on one it is already
+                # running (or done); only the first wait on a fresh pool includes worker start-up.
+                limit = hard_limit + (_STARTUP_ALLOWANCE_S if fresh and pos < n_workers else 0.0)
+                try:
+                    verdicts[i] = bool(handle.get(timeout=limit))
+                except mp.TimeoutError:
+                    verdicts[i] = False
+                    rest = handles[pos + 1 :]
+                    for j, other in rest:
+                        if other.ready():
+                            try:
+                                verdicts[j] = bool(other.get(timeout=0))
+                            except Exception:
+                                verdicts[j] = False
+                        else:
+                            todo.append(j)
+                    _POOL.kill()
+                    break
+                except Exception:
+                    verdicts[i] = False
+    return verdicts
+
+
+def grade_math(pred: str | None, gold: str, timeout_s: float = 5.0) -> bool:
+    """One Math-Verify verdict (gold parsed first), computed in the shared worker pool."""
+    return grade_math_batch([pred], [gold], workers=None, timeout_s=timeout_s)[0]
+
+
+def shutdown_pool() -> None:
+    """Terminate the grader workers now (they are also terminated at interpreter exit)."""
+    with _POOL._lock:
+        _POOL.close()
+
+
+# --------------------------------------------------------------------------- BBEH
+# The official BBEH evaluator (google-deepmind/bbeh ``evaluate.py``), re-typed: answer-prefix
+# stripping, light LaTeX unwrapping, lower-casing, then a fuzzy equality. General-Reasoner feeds
+# it the last \boxed{} content instead of the raw response; the prefixes are then no-ops.
+
+_BBEH_PREFIXES = ("The answer is:", "The final answer is ", "The final answer is: ", "The answer is ")
+
+
+def _bbeh_strip_latex(response: str) -> str:
+    if response.startswith("$") and response.endswith("$"):
+        response = response[1:-1]
+    if "boxed{" in response and response.endswith("}"):
+        response = response[0:-1].split("boxed{")[1]
+    if "text{" in response and response.endswith("}"):
+        response = response[0:-1].split("text{")[1]
+    if "texttt{" in response and response.endswith("}"):
+        response = response[0:-1].split("texttt{")[1]
+    return response
+
+
+def _bbeh_extract_answer(sample: str) -> str:
+    answer = sample
+    for prefix in _BBEH_PREFIXES:
+        if prefix in answer:
+            answer = answer.split(prefix)[-1].strip()
+    if answer.endswith("."):
+        answer = answer[:-1]
+    return _bbeh_strip_latex(answer)
+
+
+def bbeh_preprocess_prediction(sample: str) -> str:
+    prediction = _bbeh_extract_answer(sample.strip()).lower()
+    prediction = prediction.replace(", ", ",").replace("**", "")
+    prediction = prediction.split("\n")[0]
+    return prediction[0:-1] if prediction.endswith(".") else prediction
+
+
+def bbeh_preprocess_reference(reference: str) -> str:
+    return reference.strip().lower().replace(", ", ",")
+
+
+def bbeh_fuzzy_match(prediction: str, reference: str) -> bool:
+    """BBEH's fuzzy equality on preprocessed strings: ``(a)``~``a``, numbers, quotes, brackets, ``?``."""
+    if prediction == reference:
+        return True
+    if len(prediction) == 3 and prediction[0] == "(" and prediction[-1] == ")":
+        return prediction[1] == reference
+    if len(reference) == 3 and reference[0] == "(" and reference[-1] == ")":
+        return reference[1] == prediction
+    try:
+        if float(prediction) == float(reference):
+            return True
+    except ValueError:
+        pass
+    if prediction.replace("'", "") == reference.replace("'", ""):
+        return True
+    if f"[{reference}]" == prediction or f"[{prediction}]" == reference:
+        return True
+    return prediction.endswith("?") and prediction[:-1] == reference
+
+
+def grade_bbeh(pred: str | None, gold: str) -> bool:
+    """Official BBEH correctness of an extracted answer; ``None`` (nothing extracted) is wrong."""
+    if pred is None:
+        return False
+    return bbeh_fuzzy_match(bbeh_preprocess_prediction(pred), bbeh_preprocess_reference(gold))

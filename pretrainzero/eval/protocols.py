@@ -1,0 +1,483 @@
+r"""Evaluation protocols: frozen, versioned, named recipes (prompt, decoding, extraction, grading).
+
+A score belongs to exactly one ``(protocol id, version)``; leaderboards never put numbers of two
+protocols in one column. ``leaderboards/protocols/<id>.yaml`` is the human-readable copy of
+:meth:`Protocol.definition`; ``python -m pretrainzero.eval.protocols --write leaderboards/protocols``
+regenerates it and a test fails when the two disagree. Change anything here → bump ``version``.
+
+* ``pz-0shot-boxed`` — the protocol the PretrainZero paper's numbers follow (General-Reasoner's
+  evaluation: chat template, zero-shot, answer in ``\boxed{}``, greedy, 8192 new tokens; AMC23 and
+  AIME as mean@32 at temperature 1). MCQ misses get a seeded random letter; math is graded with
+  Math-Verify (gold first) on the Qwen-Math-style extracted answer; BBEH with BBEH's fuzzy match.
+* ``mmlu-pro-official`` — TIGER-Lab MMLU-Pro ``evaluate_from_local.py``: 5-shot CoT from the same
+  category's validation rows, "N/A" options dropped, raw text (no chat template), greedy 2048
+  tokens, stop at ``Question:``, 3-level extraction cascade, seeded random guess on a miss.
+* ``supergpqa-official`` / ``supergpqa-official-5shot`` — SuperGPQA's zero-shot prompt (chat
+  models, chat template) and fixed five-shot prompt (base models, raw text); greedy 4096 tokens;
+  official extractor; a miss is wrong.
+
+The random letter for a miss is a pure function of ``(protocol id, rng_seed, sample id)``, so a
+run is reproducible from its recorded seed and independent of sample order or ``--limit``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import extract as ex
+from .benchmarks import BENCHMARKS, LoadedBenchmark, Sample
+from .grade import GRADER_ID, GRADER_VERSION, grade_bbeh, grade_math, grade_math_batch
+
+Prompt = list[dict[str, str]] | str
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """Generation settings; ``k`` samples per question are scored as mean@k."""
+
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    k: int
+    seed: int
+    stop: tuple[str, ...] = ()
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "top_p": self.top_p, "max_new_tokens": self.max_new_tokens,
+                "k": self.k, "seed": self.seed, "stop": list(self.stop)}
+
+
+def seeded_letter(protocol_id: str, rng_seed: int, sample_id: str, n_options: int) -> str:
+    """The random guess for a miss: uniform over the first ``n_options`` letters, reproducible."""
+    digest = hashlib.sha256(f"{protocol_id}|{rng_seed}|{sample_id}".encode()).digest()
+    return ex.LETTERS[random.Random(int.from_bytes(digest[:8], "big")).randrange(n_options)]
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Base class; subclasses implement prompts, extraction and scoring for their benchmarks."""
+
+    id: str
+    version: int
+    description: str
+    benchmarks: tuple[str, ...]
+    chat_template: bool
+    default_decoding: Decoding
+    decoding_overrides: tuple[tuple[str, Decoding], ...] = ()
+    no_match: str = "wrong"  # "wrong" | "random-letter"
+
+    def supports(self, benchmark: str) -> bool:
+        return benchmark in self.benchmarks
+
+    def _require(self, benchmark: str) -> None:
+        if not self.supports(benchmark):
+            raise ValueError(f"protocol {self.id!r} does not define {benchmark!r}; it covers {', '.join(self.benchmarks)}")
+
+    def decoding(self, benchmark: str) -> Decoding:
+        self._require(benchmark)
+        return dict(self.decoding_overrides).get(benchmark, self.default_decoding)
+
+    def build_prompt(self, sample: Sample, bench: LoadedBenchmark) -> Prompt:
+        raise NotImplementedError
+
+    def extract(self, response: str, sample: Sample) -> str | None:
+        raise NotImplementedError
+
+    def score(self, extracted: str | None, sample: Sample, rng_seed: int) -> tuple[float, bool]:
+        """(score in [0, 1], missed). MCQ misses follow ``no_match``; other misses score 0."""
+        missed = extracted is None
+        if sample.choices is not None:
+            if missed and self.no_match == "random-letter":
+                guess = seeded_letter(self.id, rng_seed, sample.id, self._n_options(sample))
+                return float(guess == sample.answer), True
+            return float(extracted == sample.answer), missed
+        if self._is_bbeh(sample):
+            return float(grade_bbeh(extracted, sample.answer)), missed
+        return float(grade_math(extracted, sample.answer)), missed
+
+    def score_batch(self, extracted: Sequence[str | None], samples: Sequence[Sample], rng_seed: int,
+                    workers: int | None = None) -> list[tuple[float, bool]]:
+        """:meth:`score` for many items; math answers are graded in parallel in one pool pass."""
+        if len(extracted) != len(samples):
+            raise ValueError("extracted and samples differ in length")
+        out: list[tuple[float, bool] | None] = [None] * len(samples)
+        math_idx = [i for i, s in enumerate(samples) if s.choices is None and not self._is_bbeh(s)]
+        verdicts = grade_math_batch([extracted[i] for i in math_idx], [samples[i].answer for i in math_idx],
+                                    workers=workers)
+        for i, ok in zip(math_idx, verdicts):
+            out[i] = (float(ok), extracted[i] is None)
+        for i, s in enumerate(samples):
+            if out[i] is None:
+                out[i] = self.score(extracted[i], s, rng_seed)
+        return [o for o in out if o is not None]
+
+    def _n_options(self, sample: Sample) -> int:
+        return len(sample.choices or ())
+
+    @staticmethod
+    def _is_bbeh(sample: Sample) -> bool:
+        return sample.meta.get("answer_type") == "bbeh"
+
+    def definition(self) -> dict[str, Any]:
+        """Everything that defines the protocol, as plain data (the YAML file's content)."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "description": self.description,
+            "benchmarks": list(self.benchmarks),
+            "chat_template": self.chat_template,
+            "decoding": {
+                "default": self.default_decoding.as_dict(),
+                "overrides": {name: d.as_dict() for name, d in self.decoding_overrides},
+            },
+            "no_match": {"policy": self.no_match,
+                         "seed_rule": "sha256('<protocol id>|<rng_seed>|<sample id>') -> random.Random -> randrange(n_options)"
+                         if self.no_match == "random-letter" else None},
+        }
+
+
+# --------------------------------------------------------------------------- pz-0shot-boxed
+
+GR_MCQ_TEMPLATE = (
+    "{question}\nOptions are:\n{options}\n\nPlease reason step by step, and put your final answer option within "
+    "\\boxed{{}}. Only put the letter in the box, e.g. \\boxed{{A}}. There is only one correct answer."
+)
+GR_MCQ_OPTION = "({letter}): {option}\n"
+GR_MATH_SYSTEM = "You are a helpful assistant."
+GR_MATH_TEMPLATE = "{question}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+# Wording of a General-Reasoner eval_bbeh reimplementation ("final answer option"); the original
+# script was not available to check, hence recorded as unverified in the YAML.
+GR_BBEH_TEMPLATE = "{question}\n\nPlease reason step by step, and put your final answer option within \\boxed{{}}."
+
+_MCQ_BENCHES = ("mmlu_pro", "supergpqa", "mmlu", "gpqa_diamond")
+_MATH_BENCHES = ("math500", "olympiadbench", "minerva", "gsm8k", "amc23", "aime24", "aime25")
+
+
+@dataclass(frozen=True)
+class BoxedZeroShot(Protocol):
+    """General-Reasoner-style zero-shot boxed evaluation (see module doc)."""
+
+    def build_prompt(self, sample: Sample, bench: LoadedBenchmark) -> Prompt:
+        self._require(bench.spec.name)
+        if sample.choices is not None:
+            options = "".join(GR_MCQ_OPTION.format(letter=ex.LETTERS[i], option=o) for i, o in enumerate(sample.choices))
+            return [{"role": "user", "content": GR_MCQ_TEMPLATE.format(question=sample.question, options=options)}]
+        if self._is_bbeh(sample):
+            return [{"role": "user", "content": GR_BBEH_TEMPLATE.format(question=sample.question)}]
+        return [
+            {"role": "system", "content": GR_MATH_SYSTEM},
+            {"role": "user", "content": GR_MATH_TEMPLATE.format(question=sample.question)},
+        ]
+
+    def extract(self, response: str, sample: Sample) -> str | None:
+        if sample.choices is not None:
+            return ex.gr_boxed_letter(response)
+        if self._is_bbeh(sample):
+            return ex.gr_boxed_text(response)
+        return ex.qwen_math_answer(response)
+
+    def definition(self) -> dict[str, Any]:
+        d = super().definition()
+        d["prompts"] = {
+            "mcq": {"messages": [{"role": "user", "content": GR_MCQ_TEMPLATE}], "option_line": GR_MCQ_OPTION,
+                    "benchmarks": list(_MCQ_BENCHES), "drop_na_options": False, "sha256": _sha(GR_MCQ_TEMPLATE + GR_MCQ_OPTION)},
+            "math": {"messages": [{"role": "system", "content": GR_MATH_SYSTEM}, {"role": "user", "content": GR_MATH_TEMPLATE}],
+                     "benchmarks": list(_MATH_BENCHES), "sha256": _sha(GR_MATH_SYSTEM + GR_MATH_TEMPLATE)},
+            "bbeh": {"messages": [{"role": "user", "content": GR_BBEH_TEMPLATE}], "benchmarks": ["bbeh"],
+                     "sha256": _sha(GR_BBEH_TEMPLATE),
+                     "note": "wording from a General-Reasoner eval_bbeh reimplementation; unverified against the original"},
+        }
+        d["extraction"] = {
+            "mcq": {"id": "gr_boxed_letter", "version": 1,
+                    "rule": "strip <think>; cut at </s>, <|im_end|>, <|endoftext|>; last \\boxed{} (nested braces) else last "
+                            "'Final Answer:...\\n' else last 'The answer is:...\\n'; a leading standalone letter A-J wins, "
+                            "else the first of A..J occurring in the text (General-Reasoner's scan)",
+                    "deviation": "General-Reasoner has no leading-letter rule, so it reads \\boxed{B. Acid} as A"},
+            "math": {"id": "qwen_math_answer", "version": 1,
+                     "rule": "strip <think>; Minerva 'final answer is $X$. I hope' > last \\boxed{} > 'he answer is' > "
+                             "'final answer is' > last number; an unclosed \\boxed is a miss"},
+            "bbeh": {"id": "gr_boxed_text", "version": 1, "rule": "last \\boxed{} else last 'Final Answer:' line"},
+        }
+        d["grading"] = {
+            "mcq": "extracted letter == gold letter",
+            "math": {"id": GRADER_ID, "version": GRADER_VERSION,
+                     "rule": "math_verify.verify(parse(gold), parse(pred)) with gold first, bare answers wrapped in "
+                             "\\boxed{}; process pool, 5 s parse/verify timeouts, hard wall-clock kill; hang/crash = wrong",
+                     "note": "the paper used the Qwen2.5-Math grader; Math-Verify agrees on most items but not all"},
+            "bbeh": {"id": "bbeh_fuzzy_match", "version": 1, "rule": "google-deepmind/bbeh evaluate.py preprocessing + fuzzy_match"},
+        }
+        d["aggregation"] = {"per_benchmark": "micro mean over questions of mean@k", "math_avg": "see aggregate.MATH_AVG",
+                            "overall_avg": "see aggregate.OVERALL"}
+        d["source"] = "TIGER-AI-Lab/General-Reasoner evaluation/ (eval_mmlupro.py, eval_supergpqa.py, eval_bbeh.py, simple-evals)"
+        return d
+
+
+# --------------------------------------------------------------------------- mmlu-pro-official
+
+TIGER_HEADER = ('The following are multiple choice questions (with answers) about {category}. Think step by step and '
+                'then finish your answer with "the answer is (X)" where X is the correct letter choice.\n\n')
+TIGER_QUESTION = "Question:\n{question}\nOptions:\n{options}"
+TIGER_OPTION = "{letter}. {option}\n"
+TIGER_COT_PREFIX_IN = "A: Let's think step by step."
+TIGER_COT_PREFIX_OUT = "Answer: Let's think step by step."
+
+
+def _drop_na(options: Sequence[str]) -> list[str]:
+    return [o for o in options if o != "N/A"]
+
+
+@dataclass(frozen=True)
+class TigerMMLUPro(Protocol):
+    """TIGER-Lab's official MMLU-Pro local-model protocol."""
+
+    n_shots: int = 5
+
+    def _example(self, sample: Sample, with_answer: bool) -> str:
+        options = "".join(TIGER_OPTION.format(letter=ex.LETTERS[i], option=o)
+                          for i, o in enumerate(_drop_na(sample.choices or ())))
+        text = TIGER_QUESTION.format(question=sample.question, options=options)
+        if with_answer:
+            cot = str(sample.meta.get("cot_content") or "").replace(TIGER_COT_PREFIX_IN, TIGER_COT_PREFIX_OUT)
+            return text + cot + "\n\n"
+        return text + TIGER_COT_PREFIX_OUT
+
+    def shots(self, sample: Sample, bench: LoadedBenchmark, n_shots: int | None = None) -> list[Sample]:
+        """The first ``n_shots`` validation rows of the sample's category, in file order."""
+        k = self.n_shots if n_shots is None else n_shots
+        return [s for s in bench.fewshot if s.category == sample.category][:k]
+
+    def build_prompt(self, sample: Sample, bench: LoadedBenchmark, n_shots: int | None = None) -> Prompt:
+        """Plain text prompt. The official script drops shots while the prompt is longer than
+        ``4096 - 2048`` tokens; a backend that knows the tokenizer calls again with ``n_shots`` lower."""
+        self._require(bench.spec.name)
+        if not bench.fewshot:
+            raise ValueError("mmlu-pro-official needs the MMLU-Pro validation split (LoadedBenchmark.fewshot)")
+        prompt = TIGER_HEADER.format(category=sample.category)
+        for shot in self.shots(sample, bench, n_shots):
+            prompt += self._example(shot, with_answer=True)
+        return prompt + self._example(sample, with_answer=False)
+
+    def extract(self, response: str, sample: Sample) -> str | None:
+        return ex.tiger_mmlu_pro(response)[0]
+
+    def _n_options(self, sample: Sample) -> int:
+        return len(_drop_na(sample.choices or ()))  # random.randint(0, len(options) - 1) after N/A removal
+
+    def definition(self) -> dict[str, Any]:
+        d = super().definition()
+        d["n_shots"] = self.n_shots
+        d["prompts"] = {
+            "text": {"header": TIGER_HEADER, "example": TIGER_QUESTION, "option_line": TIGER_OPTION,
+                     "shot_answer": f"cot_content with '{TIGER_COT_PREFIX_IN}' -> '{TIGER_COT_PREFIX_OUT}', then blank line",
+                     "query_suffix": TIGER_COT_PREFIX_OUT, "drop_na_options": True,
+                     "shots": "first n_shots validation rows of the same category (file order); fewer while the prompt "
+                              "exceeds 4096 - 2048 tokens",
+                     "sha256": _sha(TIGER_HEADER + TIGER_QUESTION + TIGER_OPTION + TIGER_COT_PREFIX_OUT)},
+        }
+        d["extraction"] = {"id": "tiger_mmlu_pro", "version": 1,
+                           "cascade": [r"answer is \(?([A-J])\)?", r".*[aA]nswer:\s*([A-J])", r"\b[A-J]\b(?!.*\b[A-J]\b) (DOTALL)"],
+                           "rule": "first regex with a match wins (re.search: first match)"}
+        d["grading"] = {"rule": "extracted letter == gold letter; micro average over all questions"}
+        d["source"] = "TIGER-AI-Lab/MMLU-Pro evaluate_from_local.py"
+        return d
+
+
+# --------------------------------------------------------------------------- supergpqa-official
+
+SG_INSTRUCTION = ("Answer the following multiple choice question. There is only one correct answer. The last line of "
+                  "your response should be in the format 'Answer: $LETTER' (without quotes), where LETTER is one of A, "
+                  "B, C, D, E, F, G, H, I, or J.")
+SG_ZERO_SHOT = SG_INSTRUCTION + "\n\n{block}\n"
+SG_OPTION = "{letter}) {option}"
+# The official five-shot prompt (config/prompt/five-shot.yaml of SuperGPQA/SuperGPQA): five fixed
+# physics demonstrations. Trailing spaces inside the text are part of the official prompt.
+SG_FIVE_SHOT = (
+    SG_INSTRUCTION + "\n\n"
+    "Question: \nA refracting telescope consists of two converging lenses separated by 100 cm. The eye-piece lens has a "
+    "focal length of 20 cm. The angular magnification of the telescope is\nA) 10\nB) 40\nC) 6\nD) 25\nE) 15\nF) 50\n"
+    "G) 30\nH) 4\nI) 5\nJ) 20\n\nAnswer: Let's think step by step. In a refracting telescope, if both lenses are "
+    "converging, the focus of both lenses must be between the two lenses, and thus the focal lengths of the two lenses "
+    "must add up to their separation. Since the focal length of one lens is 20 cm, the focal length of the other must "
+    "be 80 cm. The magnification is the ratio of these two focal lengths, or 4.\nAnswer: H.\n\n"
+    "Question: \nSay the pupil of your eye has a diameter of 5 mm and you have a telescope with an aperture of 50 cm. "
+    "How much more light can the telescope gather than your eye? \nA) 1000 times more\nB) 50 times more\n"
+    "C) 5000 times more\nD) 500 times more\nE) 10000 times more\nF) 20000 times more\nG) 2000 times more\n"
+    "H) 100 times more\nI) 10 times more\nJ) N/A\n\nAnswer: Let's think step by step. The amount of light a telescope "
+    "can gather compared to the human eye is proportional to the area of its apertures. The area of a circle is given "
+    "by the formula $A = \\pi \\left(\\frac{D}{2}\\right)^2$, where $D$ is the diameter. Therefore, the relative "
+    "light-gathering power is calculated as:\n\\[\n\\frac{\\left(\\frac{50 \\text{ cm}}{2}\\right)^2}{\\left(\\frac{5 "
+    "\\text{ mm}}{2}\\right)^2} = \\frac{\\left(\\frac{50 \\text{ cm}}{0.1 \\text{ cm}}\\right)^2}{\\left(\\frac{5 "
+    "\\text{ mm}}{0.1 \\text{ cm}}\\right)^2} = \\frac{500^2}{5^2} = 10000.\n\\]\nAnswer: E.\n\n"
+    "Question: \nWhere do most short-period comets come from and how do we know? \nA) The Kuiper belt; short period "
+    "comets tend to be in the plane of the solar system like the Kuiper belt. \nB) The asteroid belt; short period "
+    "comets tend to come from random directions indicating a spherical distribution of comets called the asteroid belt. "
+    "\nC) The asteroid belt; short period comets tend to be in the plane of the solar system just like the asteroid "
+    "belt. \nD) The Oort cloud; short period comets have orbital periods similar to asteroids like Vesta and are found "
+    "in the plane of the solar system just like the Oort cloud. \nE) The Oort Cloud; short period comets tend to come "
+    "from random directions indicating a spherical distribution of comets called the Oort Cloud. \nF) The Oort cloud; "
+    "short period comets tend to be in the plane of the solar system just like the Oort cloud. \nG) The asteroid belt; "
+    "short period comets have orbital periods similar to asteroids like Vesta and are found in the plane of the solar "
+    "system just like the asteroid belt. \nAnswer: Let's think step by step. Most short-period comets originate from "
+    "the Kuiper belt. This is deduced from the observation that these comets tend to follow orbits that lie in the "
+    "plane of the solar system, similar to the distribution of objects in the Kuiper belt itself. Thus, the alignment "
+    "of these cometary orbits with the ecliptic plane points to their Kuiper belt origin.\nAnswer: A.\n\n"
+    "Question: \nColors in a soap bubble result from light \nA) dispersion \nB) deflection \nC) refraction \n"
+    "D) reflection \nE) interference \nF) converted to a different frequency \nG) polarization \nH) absorption \n"
+    "I) diffraction \nJ) transmission \n\nAnswer: Let's think step by step. The colorful patterns observed in a soap "
+    "bubble are caused by the phenomenon of light interference. This occurs when light waves bounce between the two "
+    "surfaces of the soap film, combining constructively or destructively based on their phase differences and the "
+    "varying thickness of the film. These interactions result in vibrant color patterns due to variations in the "
+    "intensity of different wavelengths of light.\nAnswer: E.\n\n"
+    "Question: \nA microwave oven is connected to an outlet, 120 V, and draws a current of 2 amps. At what rate is "
+    "energy being used by the microwave oven? \nA) 240 W\nB) 120 W\nC) 10 W\nD) 480 W\nE) 360 W\nF) 200 W\nG) 30 W\n"
+    "H) 150 W\nI) 60 W\nJ) 300 W\n\nAnswer: Let's think step by step. The rate of energy usage, known as power, in an "
+    "electrical circuit is calculated by the product of voltage and current. For a microwave oven connected to a 120 V "
+    "outlet and drawing a current of 2 amps, the power consumption can be calculated as follows:\n\\[\n\\text{Power} = "
+    "\\text{Voltage} \\times \\text{Current} = 120 \\, \\text{V} \\times 2 \\, \\text{A} = 240 \\, \\text{W}.\n\\]\n"
+    "Therefore, the microwave oven uses energy at a rate of 240 watts.\nAnswer: A.\n\n"
+    "Question: \n{block}\n\nAnswer: Let's think step by step. \n"
+)
+
+
+@dataclass(frozen=True)
+class SuperGPQAOfficial(Protocol):
+    """SuperGPQA's official prompts and extractor; ``five_shot`` selects the base-model prompt."""
+
+    five_shot: bool = False
+
+    def build_prompt(self, sample: Sample, bench: LoadedBenchmark) -> Prompt:
+        self._require(bench.spec.name)
+        block = sample.question + "\n" + "\n".join(
+            SG_OPTION.format(letter=ex.LETTERS[i], option=o) for i, o in enumerate(sample.choices or ()))
+        if self.five_shot:
+            return SG_FIVE_SHOT.replace("{block}", block)
+        return [{"role": "user", "content": SG_ZERO_SHOT.replace("{block}", block)}]
+
+    def extract(self, response: str, sample: Sample) -> str | None:
+        return ex.supergpqa_letter(response, sample.choices or (), five_shot=self.five_shot)
+
+    def definition(self) -> dict[str, Any]:
+        d = super().definition()
+        template = SG_FIVE_SHOT if self.five_shot else SG_ZERO_SHOT
+        d["mode"] = "five-shot" if self.five_shot else "zero-shot"
+        d["prompts"] = {"text" if self.five_shot else "user_message": template, "option_line": SG_OPTION,
+                        "block": "{question}\\n + option lines joined by \\n", "sha256": _sha(template)}
+        d["extraction"] = {
+            "id": "supergpqa_letter", "version": 1,
+            "rule": ("official eval.py: extract_option_labels (three shapes: 'The ... answer/option is X', 'Answer: X', "
+                     "a bare X, each with optional \\boxed/\\mathbf/\\mathrm/\\text/$/(/[ wrappers; last line first, then "
+                     "the whole text; case-insensitive) then extract_option_content (same shapes around an option's text)"
+                     + ("; five-shot: first on the text before the next 'Question:', then on the whole response"
+                        if self.five_shot else "")),
+            "note": "regexes rewritten without nested quantifiers (same language, no catastrophic backtracking)",
+        }
+        d["grading"] = {"rule": "extracted == answer_letter (a lower-case letter is wrong); miss = wrong; reported "
+                                "sample-wise (micro), plus per discipline, difficulty and miss rate"}
+        d["source"] = "SuperGPQA/SuperGPQA config/prompt/{zero,five}-shot.yaml, eval/eval.py"
+        return d
+
+
+# --------------------------------------------------------------------------- registry
+
+_GREEDY_8K = Decoding(temperature=0.0, top_p=1.0, max_new_tokens=8192, k=1, seed=0)
+_SAMPLED_32 = Decoding(temperature=1.0, top_p=1.0, max_new_tokens=8192, k=32, seed=0)
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.id: p
+    for p in (
+        BoxedZeroShot(
+            id="pz-0shot-boxed", version=1,
+            description="PretrainZero / General-Reasoner zero-shot boxed evaluation (chat template, greedy, 8192 new "
+                        "tokens; AMC23 and AIME as mean@32 at temperature 1)",
+            benchmarks=(*_MCQ_BENCHES, "bbeh", *_MATH_BENCHES),
+            chat_template=True, default_decoding=_GREEDY_8K,
+            decoding_overrides=(("amc23", _SAMPLED_32), ("aime24", _SAMPLED_32), ("aime25", _SAMPLED_32)),
+            no_match="random-letter",
+        ),
+        TigerMMLUPro(
+            id="mmlu-pro-official", version=1,
+            description="TIGER-Lab MMLU-Pro 5-shot CoT (evaluate_from_local.py)",
+            benchmarks=("mmlu_pro",), chat_template=False,
+            default_decoding=Decoding(temperature=0.0, top_p=1.0, max_new_tokens=2048, k=1, seed=12345,
+                                      stop=("Question:",)),
+            no_match="random-letter",
+        ),
+        SuperGPQAOfficial(
+            id="supergpqa-official", version=1,
+            description="SuperGPQA official zero-shot prompt and extractor (chat models); miss = wrong",
+            benchmarks=("supergpqa",), chat_template=True,
+            default_decoding=Decoding(temperature=0.0, top_p=1.0, max_new_tokens=4096, k=1, seed=0),
+            no_match="wrong",
+        ),
+        SuperGPQAOfficial(
+            id="supergpqa-official-5shot", version=1,
+            description="SuperGPQA official five-shot prompt and extractor (base models, raw text); miss = wrong",
+            benchmarks=("supergpqa",), chat_template=False,
+            default_decoding=Decoding(temperature=0.0, top_p=1.0, max_new_tokens=4096, k=1, seed=0),
+            no_match="wrong", five_shot=True,
+        ),
+    )
+}
+
+for _p in PROTOCOLS.values():
+    for _b in _p.benchmarks:
+        assert _b in BENCHMARKS, f"{_p.id} lists unknown benchmark {_b}"
+
+
+def get_protocol(protocol_id: str) -> Protocol:
+    try:
+        return PROTOCOLS[protocol_id]
+    except KeyError:
+        raise KeyError(f"unknown protocol {protocol_id!r}; known: {', '.join(sorted(PROTOCOLS))}") from None
+
+
+def protocol_yaml(protocol: Protocol) -> str:
+    """The YAML text of ``protocol.definition()`` (multi-line strings as literal blocks)."""
+    import yaml
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        if "\n" in value and not any(line != line.rstrip() for line in value.split("\n")):
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+    _Dumper.add_representer(str, _str)
+    header = (f"# Frozen protocol definition, generated from pretrainzero/eval/protocols.py — do not edit by hand.\n"
+              f"# Regenerate: python -m pretrainzero.eval.protocols --write leaderboards/protocols\n")
+    return header + yaml.dump(protocol.definition(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
+
+
+def write_protocol_yamls(directory: str) -> list[str]:
+    from pathlib import Path
+
+    out = []
+    base = Path(directory)
+    base.mkdir(parents=True, exist_ok=True)
+    for p in PROTOCOLS.values():
+        path = base / f"{p.id}.yaml"
+        path.write_text(protocol_yaml(p), encoding="utf-8")
+        out.append(str(path))
+    return out
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Write leaderboards/protocols/*.yaml from the protocol registry")
+    ap.add_argument("--write", required=True, metavar="DIR")
+    for written in write_protocol_yamls(ap.parse_args().write):
+        print(written)
