@@ -29,6 +29,7 @@ def run(argv: list[str]) -> int:
 @pytest.fixture
 def root(tmp_path):
     root = tmp_path / "lb"
+    root.mkdir()
     assert run(["leaderboard", "--root", str(root), "submit", str(FIXTURES / "record.json")]) == 0
     return root
 
@@ -73,6 +74,12 @@ def test_reproduce_dry_run_prints_the_stored_config(root, capsys):
         "pretrainzero eval --model SmolLM2-135M-Instruct --benchmarks gsm8k --protocol pz-0shot-boxed" in out
     )
     assert "--limit 5" in out and "--seed 1234" in out
+
+
+def test_missing_root_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="pass --root"):
+        run(["leaderboard", "--root", str(tmp_path / "absent"), "render"])
+    assert not (tmp_path / "absent").exists()
 
 
 def test_reproduce_unknown_row_names_it(root):

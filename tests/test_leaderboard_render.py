@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from pretrainzero.leaderboard.aggregate import math_avg, overall_avg
-from pretrainzero.leaderboard.reference import load_references
-from pretrainzero.leaderboard.render import RenderError, build, render
+from pretrainzero.leaderboard.render import RenderError, build, build_from, render
 from pretrainzero.leaderboard.schema import row_id
 from pretrainzero.leaderboard.store import Record, load_records
 from pretrainzero.leaderboard.table import protocol_tables
@@ -174,12 +173,8 @@ def test_render_is_deterministic(many):
 
 
 def test_committed_leaderboard_renders_and_is_up_to_date():
+    out = build_from(ROOT / "leaderboards")
     root = ROOT / "leaderboards"
-    out = build(
-        load_records(root / "results"),
-        load_references(root / "reference"),
-        sorted(p.stem for p in (root / "protocols").glob("*.yaml")),
-    )
     assert (root / "README.md").read_text() == out.markdown, "run `pretrainzero leaderboard render`"
     assert (root / "index.html").read_text() == out.html, "run `pretrainzero leaderboard render`"
 

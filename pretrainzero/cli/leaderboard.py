@@ -17,7 +17,13 @@ from pathlib import Path
 
 
 def _root(args: argparse.Namespace) -> Path:
-    return Path(args.root)
+    # Refuse to invent a leaderboards/ folder wherever the command happens to run.
+    root = Path(args.root)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"leaderboards folder {root} not found; run from the repository root or pass --root"
+        )
+    return root
 
 
 def _render(args: argparse.Namespace) -> int:

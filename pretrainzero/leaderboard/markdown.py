@@ -116,7 +116,13 @@ def render_markdown(
             "",
             f"{ref.citation} <{ref.url}>",
             "",
-            f"Protocol claimed: `{ref.protocol_id}` ({ref.protocol_status}). {ref.protocol_note}",
+            f"Protocol claimed: `{ref.protocol_id}` ({ref.protocol_status})"
+            + (
+                f" ([protocol file](protocols/{ref.protocol_id}.yaml))"
+                if ref.protocol_id in protocols_present
+                else ""
+            )
+            + f". {ref.protocol_note}",
             "",
             "These numbers are transcribed from the paper, not measured here; they are kept apart from "
             "the measured tables. Suspect cells are marked:",

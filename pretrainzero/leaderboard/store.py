@@ -110,15 +110,15 @@ def read_record(path: Path) -> Record:
 
 
 def record_files(results_dir: Path) -> list[Path]:
-    """All record files under ``results_dir`` (recursive; the samples folder is not records)."""
+    """Every ``*.json`` under ``results_dir``, recursively (samples are ``.jsonl``, never matched).
+
+    Nothing is skipped (in-flight temp files end in ``.tmp``): any JSON here is a record and must
+    validate, so nothing can sit in results/ without either rendering or failing loudly.
+    """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         return []
-    return sorted(
-        p
-        for p in results_dir.rglob("*.json")
-        if SAMPLES_DIR not in p.relative_to(results_dir).parts[:-1] and not p.name.startswith(".")
-    )
+    return sorted(results_dir.rglob("*.json"))
 
 
 def load_records(results_dir: Path) -> list[Record]:
