@@ -272,7 +272,7 @@ def _hf_records(spec: CorpusSpec, stats: CorpusStats) -> Iterator[Record]:
             ds = ds.to_iterable_dataset()
     else:
         target = str(local) if local is not None else str(spec.source)[3:]
-        streaming = spec.streaming if spec.streaming is not None else local is None
+        streaming = spec.streaming if spec.streaming is not None else True  # no Arrow copy in the HF cache
         ds = datasets.load_dataset(target, spec.hf_config, split=spec.split, streaming=streaming)
     names = ds.column_names
     wanted = [c.split(".")[0] for c in (spec.text_field, spec.title_field) if c]

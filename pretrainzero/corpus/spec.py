@@ -42,7 +42,7 @@ class CorpusSpec:
     title_field: str | None = None
     hf_config: str | None = None
     split: str = "train"
-    streaming: bool | None = None  # None: stream Hub datasets, read local ones directly
+    streaming: bool | None = None  # None: stream, except save_to_disk folders (already memory-mapped Arrow)
     min_chars: int = 200
     max_chars: int = 2000  # longer paragraphs are split at sentence boundaries, not dropped
     dedup: bool = True  # exact-duplicate paragraph removal (first occurrence wins)
