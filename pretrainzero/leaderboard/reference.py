@@ -54,6 +54,7 @@ class Reference:
     source_id: str
     citation: str
     url: str
+    short: str  # how tables cite it, e.g. "arXiv 2512.03442"
     protocol_id: str
     protocol_status: str
     protocol_note: str
@@ -170,6 +171,7 @@ def parse_reference(raw: Any, path: Path) -> Reference:
         source_id=_req(source, "id", f"{where}.source", str),
         citation=" ".join(_req(source, "citation", f"{where}.source", str).split()),
         url=_req(source, "url", f"{where}.source", str),
+        short=f"arXiv {source['arxiv']}" if source.get("arxiv") else str(source.get("id")),
         protocol_id=_req(protocol, "id", f"{where}.protocol", str),
         protocol_status=_req(protocol, "status", f"{where}.protocol", str),
         protocol_note=" ".join(str(protocol.get("note", "")).split()),

@@ -152,12 +152,11 @@ def reference_tables(ref: Reference) -> list[Table]:
                     )
                 table_rows.append(Row(r.method, cells))
             stage_title = _STAGE_TITLES.get(stage, stage)
-            arxiv = f"arXiv {ref.source_id.rsplit('-', 1)[-1]}"
             out.append(
                 Table(
                     id=f"ref-{ref.source_id}-{stage}-{slug(model)}",
                     kind="reference",
-                    title=f"{model} {stage_title} ({arxiv}, Tables {numbers})",
+                    title=f"{model} {stage_title} ({ref.short}, Tables {numbers})",
                     protocol=f"{ref.protocol_id} ({ref.protocol_status})",
                     columns=columns,
                     rows=tuple(table_rows),
