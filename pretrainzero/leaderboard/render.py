@@ -47,7 +47,7 @@ def build(
         )
     refs = [(ref, reference_tables(ref)) for ref in references]
     md = render_markdown(measured, refs, records, protocols_present)
-    html = render_html(measured, refs, records)
+    html = render_html(measured, refs, records, protocols_present)
     n_tables = len(measured) + sum(len(t) for _, t in refs)
     return Rendered(md, html, len(records), sum(rendered_ids.values()), n_tables)
 
