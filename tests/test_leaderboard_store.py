@@ -85,8 +85,12 @@ def test_store_round_trip_through_submit(tmp_path):
     (src_dir / "samples").mkdir()
     (src_dir / rec["samples_file"]).write_text('{"doc_id": 0}\n')
     results = tmp_path / "results"
-    dst = submit(src, results)
-    assert dst == results / f"{rec['id']}.json"
+    done = submit(src, results)
+    dst = done.path
+    assert (
+        dst == results / f"{rec['id']}.json"
+        and done.samples_path == results / "samples" / f"{rec['id']}.jsonl"
+    )
     [loaded] = load_records(results)
     assert loaded.id == rec["id"] and loaded.score == rec["metrics"]["score"]
     assert loaded.data["samples_file"] == f"samples/{rec['id']}.jsonl"
@@ -129,6 +133,25 @@ def test_submit_refuses_duplicates_unless_replace(tmp_path):
     submit(new, results, replace=True)
     [rec] = load_records(results)
     assert rec.score == 0.2 and not old.exists()
+
+
+def test_submit_without_its_samples_file_stores_null_and_says_so(tmp_path):
+    src = write(tmp_path / "r.json", make_record())  # names samples/<id>.jsonl, which is absent
+    done = submit(src, tmp_path / "results")
+    assert done.samples_path is None and "not found" in done.note
+    assert load_records(tmp_path / "results")[0].data["samples_file"] is None
+
+
+def test_replace_removes_the_old_samples_file(tmp_path):
+    results = tmp_path / "results"
+    (tmp_path / "samples").mkdir()
+    rec = make_record()
+    (tmp_path / rec["samples_file"]).write_text("{}\n")
+    submit(write(tmp_path / "r.json", rec), results)
+    assert (results / "samples" / f"{rec['id']}.jsonl").is_file()
+    submit(write(tmp_path / "r2.json", make_record(samples_file=None, score=0.5)), results, replace=True)
+    assert not (results / "samples" / f"{rec['id']}.jsonl").exists()
+    assert load_records(results)[0].score == 0.5
 
 
 def test_submit_rejects_invalid_record_without_writing(tmp_path):

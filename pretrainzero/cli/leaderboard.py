@@ -56,13 +56,15 @@ def _submit(args: argparse.Namespace) -> int:
     from pretrainzero.leaderboard.store import submit
 
     root = _root(args)
-    dst = submit(
+    done = submit(
         Path(args.file),
         root / "results",
         samples=Path(args.samples) if args.samples else None,
         replace=args.replace,
     )
-    print(f"added {dst}")
+    print(f"added {done.path}" + (f" with samples {done.samples_path}" if done.samples_path else ""))
+    if done.note:
+        print(f"warning: {done.note}", file=sys.stderr)
     if not args.no_render:
         out = render(root)
         print(f"rendered {out.n_records} records into {out.n_cells} cells")

@@ -145,33 +145,56 @@ def find_record(results_dir: Path, rid: str) -> Record:
     raise KeyError(f"no row {rid!r} under {results_dir}{hint}")
 
 
-def submit(src: Path, results_dir: Path, samples: Path | None = None, replace: bool = False) -> Path:
+@dataclass(frozen=True)
+class Submitted:
+    """Where ``submit`` put a record, and what happened to its samples."""
+
+    path: Path
+    samples_path: Path | None
+    note: str = ""  # e.g. the record named a samples file that was not found
+
+
+def submit(src: Path, results_dir: Path, samples: Path | None = None, replace: bool = False) -> Submitted:
     """Validate ``src`` and copy it (and its samples file, if any) into ``results_dir``.
 
-    The record lands at ``results_dir/<id>.json`` and its samples at ``results_dir/samples/<id>.jsonl``
-    (``samples_file`` is rewritten to that relative path). ``samples`` defaults to the record's own
-    ``samples_file`` resolved next to ``src`` when that file exists. A duplicate id is refused unless
-    ``replace``; with ``replace`` the old file (wherever it lives) is removed after the new one is in.
+    The record lands at ``results_dir/<id>.json`` and its samples at
+    ``results_dir/samples/<id>.jsonl`` (``samples_file`` is rewritten to that relative path).
+    ``samples`` defaults to the record's own ``samples_file`` resolved next to ``src``; when that
+    file does not exist the copy gets ``samples_file: null`` (a dangling path would promise
+    per-sample data that is not there) and the returned note says so. A duplicate id is refused
+    unless ``replace``; with ``replace`` the old files are removed after the new ones are in.
     """
     rec = read_record(src)
+    results_dir = Path(results_dir)
     existing = {r.id: r for r in load_records(results_dir)}
     if rec.id in existing and not replace:
         raise DuplicateRecordError(
             f"row {rec.id!r} already exists ({existing[rec.id].path}); pass --replace to overwrite it"
         )
     data = dict(rec.data)
+    note = ""
     if samples is None and data.get("samples_file"):
         candidate = Path(src).parent / data["samples_file"]
-        samples = candidate if candidate.is_file() else None
+        if candidate.is_file():
+            samples = candidate
+        else:
+            note = f"samples file {candidate} not found: stored with samples_file null"
+            data["samples_file"] = None
+    samples_dst = None
     if samples is not None:
         if not Path(samples).is_file():
             raise FileNotFoundError(f"samples file {samples} does not exist")
         rel = f"{SAMPLES_DIR}/{rec.id}.jsonl"
-        atomic_copy(Path(samples), Path(results_dir) / rel)
+        samples_dst = results_dir / rel
+        atomic_copy(Path(samples), samples_dst)
         data["samples_file"] = rel
-    dst = Path(results_dir) / f"{rec.id}.json"
+    dst = results_dir / f"{rec.id}.json"
     atomic_write_text(dst, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     old = existing.get(rec.id)
-    if old is not None and old.path.resolve() != dst.resolve():
-        old.path.unlink()
-    return dst
+    if old is not None:
+        old_samples = old.data.get("samples_file")
+        if old_samples and (old.path.parent / old_samples).resolve() != (samples_dst or dst).resolve():
+            (old.path.parent / old_samples).unlink(missing_ok=True)
+        if old.path.resolve() != dst.resolve():
+            old.path.unlink()
+    return Submitted(dst, samples_dst, note)
