@@ -17,7 +17,8 @@ import atexit
 import multiprocessing as mp
 import os
 import threading
-from collections.abc import Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 from multiprocessing.pool import Pool
 
 GRADER_ID = "math-verify"
@@ -99,6 +100,44 @@ def _default_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
+def run_guarded(fn: Callable[..., Any], arg_tuples: Sequence[tuple[Any, ...]], workers: int | None,
+                hard_limit_s: float, default: Any) -> list[Any]:
+    """``[fn(*args) for args in arg_tuples]`` in the shared worker pool, each item under a hard
+    wall-clock limit. An item that overruns, raises, or whose worker dies gets ``default``; on an
+    overrun the pool is killed and the unfinished items are resubmitted to a fresh one.
+    ``fn`` must be importable by name (spawned workers unpickle it).
+    """
+    results: list[Any] = [default] * len(arg_tuples)
+    todo = list(range(len(arg_tuples)))
+    n_workers = workers or _default_workers()
+    with _POOL._lock:
+        while todo:
+            pool, fresh = _POOL.get(n_workers)
+            handles = [(i, pool.apply_async(fn, arg_tuples[i])) for i in todo]
+            todo = []
+            for pos, (i, handle) in enumerate(handles):
+                # Items run in submission order, so when we start waiting on one it is already
+                # running (or done); only the first waits on a fresh pool include worker start-up.
+                limit = hard_limit_s + (_STARTUP_ALLOWANCE_S if fresh and pos < n_workers else 0.0)
+                try:
+                    results[i] = handle.get(timeout=limit)
+                except mp.TimeoutError:
+                    results[i] = default
+                    for j, other in handles[pos + 1 :]:
+                        if other.ready():
+                            try:
+                                results[j] = other.get(timeout=0)
+                            except Exception:
+                                results[j] = default
+                        else:
+                            todo.append(j)
+                    _POOL.kill()
+                    break
+                except Exception:
+                    results[i] = default
+    return results
+
+
 def grade_math_batch(
     preds: Sequence[str | None],
     golds: Sequence[str],
@@ -108,41 +147,19 @@ def grade_math_batch(
     """Math-Verify verdicts for aligned ``preds``/``golds``; ``None`` or empty preds are wrong.
 
     Each item gets ``timeout_s`` for parsing and again for verification inside its worker, and a
-    hard wall-clock limit of ``2 * timeout_s + 2`` s enforced here. An item that overruns (or whose
-    worker died) is wrong; the pool is killed and the items not yet finished are resubmitted.
+    hard wall-clock limit of ``2 * timeout_s + 2`` s enforced here (for hangs in C code that no
+    signal interrupts, e.g. huge integer powers). An item that overruns or crashes is wrong.
     """
     if len(preds) != len(golds):
         raise ValueError(f"preds ({len(preds)}) and golds ({len(golds)}) differ in length")
     verdicts = [False] * len(preds)
     todo = [i for i, p in enumerate(preds) if p is not None and str(p).strip()]
-    hard_limit = 2.0 * timeout_s + 2.0
-    n_workers = workers or _default_workers()
-    with _POOL._lock:
-        while todo:
-            pool, fresh = _POOL.get(n_workers)
-            handles = [(i, pool.apply_async(_worker_grade, (str(preds[i]), golds[i], timeout_s))) for i in todo]
-            todo = []
-            for pos, (i, handle) in enumerate(handles):
-                # Items run in submission order, so when we start waiting on one it is already
-                # running (or done); only the first wait on a fresh pool includes worker start-up.
-                limit = hard_limit + (_STARTUP_ALLOWANCE_S if fresh and pos < n_workers else 0.0)
-                try:
-                    verdicts[i] = bool(handle.get(timeout=limit))
-                except mp.TimeoutError:
-                    verdicts[i] = False
-                    rest = handles[pos + 1 :]
-                    for j, other in rest:
-                        if other.ready():
-                            try:
-                                verdicts[j] = bool(other.get(timeout=0))
-                            except Exception:
-                                verdicts[j] = False
-                        else:
-                            todo.append(j)
-                    _POOL.kill()
-                    break
-                except Exception:
-                    verdicts[i] = False
+    if not todo:
+        return verdicts
+    got = run_guarded(_worker_grade, [(str(preds[i]), str(golds[i]), timeout_s) for i in todo], workers,
+                      2.0 * timeout_s + 2.0, False)
+    for i, ok in zip(todo, got):
+        verdicts[i] = bool(ok)
     return verdicts
 
 
