@@ -68,6 +68,7 @@ def test_fixture_record_is_valid_and_ids_are_stable():
         (lambda r: r.update(samples_file="../../etc/passwd"), "samples_file"),
         (lambda r: r["per_category"].update(algebra={"score": 2, "n": 3}), "per_category.algebra.score"),
         (lambda r: r.update(source="made-up"), "source"),
+        (lambda r: r["model"].update(name="..."), "model.name"),
     ],
 )
 def test_invalid_record_is_rejected_naming_the_field(mutate, field):

@@ -180,10 +180,17 @@ def validate_record(record: Any) -> list[str]:
     if "id" in record:
         rid = record["id"]
         if _expect(isinstance(rid, str) and rid != "", "id", "a non-empty string", rid, errors):
-            try:
-                expected = row_id(model["name"], bench, protocol["id"])  # type: ignore[index]
-            except (TypeError, KeyError, ValueError, AttributeError):
-                expected = None  # the parts are invalid and already reported
+            parts = (
+                (model or {}).get("name"),
+                bench if isinstance(bench, str) and _BENCHMARK_RE.match(bench) else None,
+                (protocol or {}).get("id"),
+            )
+            expected = None  # when a part is invalid it is already reported; no second message
+            if all(isinstance(p, str) and p.strip() for p in parts):
+                try:
+                    expected = row_id(*parts)
+                except ValueError as exc:
+                    errors.append(f"model.name: {exc}")
             if expected is not None and rid != expected:
                 errors.append(f"id: expected {expected!r} (slug(model)__benchmark__protocol), got {rid!r}")
 
