@@ -11,17 +11,15 @@
 from __future__ import annotations
 
 from .schema import REQUIRED_FIELDS, SCHEMA_VERSION, row_id, slug, validate_record
-from .store import DuplicateRecordError, InvalidRecordError, Record, load_records, submit
-
-DEFAULT_ROOT = "leaderboards"
+from .store import DuplicateRecordError, InvalidRecordError, Record, Submitted, load_records, submit
 
 __all__ = [
-    "DEFAULT_ROOT",
     "DuplicateRecordError",
     "InvalidRecordError",
     "REQUIRED_FIELDS",
     "Record",
     "SCHEMA_VERSION",
+    "Submitted",
     "load_records",
     "row_id",
     "slug",
