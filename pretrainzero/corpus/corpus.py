@@ -104,7 +104,7 @@ class Corpus:
         if name != self.spec.name or not doc.isdigit() or not rest.isdigit():
             raise KeyError(f"{paragraph_id!r} is not a paragraph id of corpus {self.spec.name!r} "
                            f"(expected '{self.spec.name}:<doc>:<piece>')")
-        found = self._ensure_store().find(int(doc), int(rest))
+        found = (self._store or self._ensure_store()).find(int(doc), int(rest))
         if found is None:
             raise KeyError(f"paragraph {paragraph_id!r} is not in corpus {self.spec.name!r} (filtered out or out of range)")
         return found
@@ -123,15 +123,14 @@ class Corpus:
         log_once(self.cache_key, stats, self._summary(stats))
 
     def __len__(self) -> int:
-        return self._ensure_store().n
+        return (self._store or self._ensure_store()).n
 
     def __getitem__(self, i: int) -> Paragraph:
-        store = self._ensure_store()
-        if isinstance(i, bool) or not isinstance(i, int):
-            try:
-                i = int(i.__index__())  # numpy integers
-            except AttributeError:
-                raise TypeError(f"corpus indices must be integers, got {type(i).__name__}") from None
+        store = self._store or self._ensure_store()
+        if type(i) is not int:
+            if isinstance(i, bool) or not hasattr(i, "__index__"):
+                raise TypeError(f"corpus indices must be integers, got {type(i).__name__}")
+            i = i.__index__()  # numpy integers
         if i < 0:
             i += store.n
         if not 0 <= i < store.n:

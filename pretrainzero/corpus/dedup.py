@@ -1,9 +1,10 @@
 """Exact-duplicate detection with a compact set of 64-bit hashes.
 
 A Python ``set`` of paragraph strings would hold the corpus in memory, and a set of ints costs
-about 60 bytes per paragraph. :class:`HashSet64` is an open-addressing table of ``uint64``
-(BLAKE2b-64 of the UTF-8 text) kept at most half full: 16-32 bytes per paragraph, so 20 M
-Wikipedia paragraphs need about 0.5 GB instead of over 1 GB.
+about 60 bytes per paragraph. :class:`HashSet64` is an open-addressing table of 64-bit hashes
+(BLAKE2b-64 of the UTF-8 text) in an ``array('Q')`` (faster per item than numpy scalars), kept at
+most half full: 16-32 bytes per paragraph, so 20 M Wikipedia paragraphs need 320-640 MB instead of
+over 1 GB (pass ``dedup: false`` for corpora already de-duplicated upstream).
 
 Trade-off: two different paragraphs whose 64-bit hashes collide are treated as duplicates. With
 n paragraphs the chance of any collision is about n^2 / 2^65, i.e. 1e-5 for 20 M paragraphs;
@@ -13,8 +14,7 @@ losing one paragraph in that case is harmless, and the result stays deterministi
 from __future__ import annotations
 
 import hashlib
-
-import numpy as np
+from array import array
 
 
 def hash64(text: str) -> int:
@@ -28,7 +28,7 @@ class HashSet64:
 
     def __init__(self, capacity: int = 1 << 16) -> None:
         size = 1 << max(4, (2 * capacity - 1).bit_length())
-        self._table = np.zeros(size, dtype=np.uint64)
+        self._table = array("Q", bytes(8 * size))
         self._mask = size - 1
         self._count = 0
 
@@ -37,30 +37,30 @@ class HashSet64:
 
     @property
     def nbytes(self) -> int:
-        return int(self._table.nbytes)
+        return self._table.itemsize * len(self._table)
 
     def add(self, h: int) -> bool:
         """Insert ``h``; return False if it was already present."""
         table, mask = self._table, self._mask
-        key = np.uint64(h)
         slot = h & mask
         while True:
             current = table[slot]
             if current == 0:
                 break
-            if current == key:
+            if current == h:
                 return False
             slot = (slot + 1) & mask
-        table[slot] = key
+        table[slot] = h
         self._count += 1
         if 2 * self._count > len(table):
             self._grow()
         return True
 
     def _grow(self) -> None:
-        old = self._table[self._table != 0]
-        self._table = np.zeros(2 * len(self._table), dtype=np.uint64)
+        old = self._table
+        self._table = array("Q", bytes(16 * len(old)))
         self._mask = len(self._table) - 1
         self._count = 0
-        for value in old.tolist():
-            self.add(value)
+        for value in old:
+            if value:
+                self.add(value)

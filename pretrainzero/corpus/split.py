@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import re
 
-_LINE_RE = re.compile(r"\s*\n\s*")
 # A sentence ends with . ! ? (or CJK/ellipsis forms), optional closing quotes/brackets, then space.
 _SENTENCE_END_RE = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*(\s+)")
 
@@ -22,7 +21,7 @@ def split_document(text: str, max_chars: int) -> tuple[list[str], int]:
     """Return ``(pieces, n_long)``: stripped non-blank lines, long ones split; n_long counts splits."""
     pieces: list[str] = []
     n_long = 0
-    for line in _LINE_RE.split(text.replace("\r", "\n")):
+    for line in text.splitlines():  # \n, \r\n, \r and Unicode line/paragraph separators
         line = line.strip()
         if not line:
             continue
