@@ -8,9 +8,11 @@ mask: ``MaskGeneration`` gives the env's generator reward (heuristic stand-in pr
 the env was built with one); ``ActiveMasking`` is single-turn here, so it scores only the mask
 turn, 1.0 for a valid mask (the prediction turn needs a multi-turn ``vf.Env``).
 
-Usage: ``pretrainzero_taskset("pretrainzero/wiki-vital-en-MaskedSpan-v0", num_tasks=50)``, or
-``vf-eval pretrainzero.verifiers_tasks --env.taskset.env-id pretrainzero/...`` (this module
-exports exactly one Taskset subclass, as verifiers' loader requires). Needs ``verifiers==0.4.0``.
+Usage: ``pretrainzero_taskset("pretrainzero/wiki-vital-en-MaskedSpan-v0", num_tasks=50)``. The
+module exports exactly one Taskset subclass, as verifiers' loader requires; ``vf-eval`` resolves
+ids to top-level modules only (``find_spec("verifiers.v1.tasksets.<id>")`` fails on a dotted
+id), so a CLI run needs a one-line top-level module re-exporting ``PretrainZeroTaskset``.
+Needs ``verifiers==0.4.0``.
 """
 
 from __future__ import annotations
