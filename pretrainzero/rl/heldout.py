@@ -1,0 +1,176 @@
+r"""Held-out masked-span evaluation: greedy exact match and span log-likelihood, with errors.
+
+A fixed set of paragraphs that training never sees (the trainer's ``is_heldout`` split) is
+masked once, deterministically: the mask of a paragraph depends only on ``(seed, paragraph
+id)``, never on the order or on other paragraphs, so the base model, the cold-start checkpoint
+and the RL checkpoint are scored on exactly the same items. Two metrics per item:
+
+* exact match (strict, as the reward) of the last ``\boxed{}`` in the greedy completion;
+* log p(hidden span | prompt) teacher-forced after the rendered prompt and the answer prefix
+  ``\boxed{``, summed over the span's tokens (per span) and divided by their count (per token).
+
+Each mean comes with its standard error (sample std / √n). Two checkpoints scored on the same
+items are compared with :func:`paired_difference`, whose error is the standard error of the
+per-item differences — much smaller than either error alone, because the item difficulty is
+shared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from ..masking import MaskedExample
+from ..prompts import prediction_prompt
+from ..rewards import extract_prediction, exact_match
+from .likelihood import ANSWER_PREFIX, span_token_logprobs
+
+Masker = Callable[[str, np.random.Generator], MaskedExample | None]
+Metric = Literal["accuracy", "span_logprob", "token_logprob"]
+METRICS: tuple[str, ...] = ("accuracy", "span_logprob", "token_logprob")
+
+
+def paragraph_rng(seed: int, paragraph_id: str) -> np.random.Generator:
+    """A generator that depends only on ``(seed, paragraph id)`` (stable across runs and machines)."""
+    digest = hashlib.sha256(f"{seed}:{paragraph_id}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+@dataclass(frozen=True)
+class HeldoutItem:
+    """One held-out question: the prompt text exactly as rendered, and the hidden span."""
+
+    paragraph_id: str
+    prompt: str  # rendered (chat template / raw) with the prefill, ready for the engine
+    answer: str
+    prefill: str
+
+
+def build_heldout_items(
+    paragraphs: Iterable[tuple[str, str]],
+    masker: Masker,
+    tokenizer: Any,
+    *,
+    form: str = "chat",
+    prefill: str = "",
+    seed: int = 0,
+    limit: int | None = None,
+) -> list[HeldoutItem]:
+    """Mask each ``(paragraph id, text)`` with its own seeded generator; skip unmaskable ones."""
+    from .sampler import render_prompt
+
+    items: list[HeldoutItem] = []
+    for pid, text in paragraphs:
+        ex = masker(text, paragraph_rng(seed, pid))
+        if ex is None:
+            continue
+        items.append(HeldoutItem(pid, render_prompt(tokenizer, prediction_prompt(ex), form, prefill), ex.answer, prefill))
+        if limit is not None and len(items) >= limit:
+            break
+    return items
+
+
+def mean_se(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and its standard error (sample std with n−1, over √n; 0 for fewer than 2 values)."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return float("nan"), float("nan")
+    if x.size < 2:
+        return float(x.mean()), 0.0
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
+
+
+@dataclass(frozen=True)
+class HeldoutResult:
+    """Per-item scores plus their means and standard errors."""
+
+    n: int
+    accuracy: float
+    accuracy_se: float
+    span_logprob: float  # mean over items of log p(span), nats
+    span_logprob_se: float
+    token_logprob: float  # mean over items of log p(span) / #tokens, nats per token
+    token_logprob_se: float
+    correct: tuple[float, ...]
+    span_logprobs: tuple[float, ...]
+    token_logprobs: tuple[float, ...]
+
+    def summary(self) -> dict[str, float]:
+        """The scalar fields (for JSON and printing)."""
+        d = asdict(self)
+        return {k: v for k, v in d.items() if not isinstance(v, tuple)}
+
+    def per_item(self, metric: Metric) -> tuple[float, ...]:
+        """The per-item values of one metric."""
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+        return {"accuracy": self.correct, "span_logprob": self.span_logprobs, "token_logprob": self.token_logprobs}[metric]
+
+
+def greedy_answers(
+    model: Any, tokenizer: Any, prompts: Sequence[str], *, max_new_tokens: int = 16, batch_size: int = 16
+) -> list[str]:
+    """Greedy completions (decoded, special tokens dropped) of rendered prompts, left-padded batches."""
+    import torch
+
+    out: list[str] = []
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        for b in range(0, len(prompts), batch_size):
+            enc = tokenizer(list(prompts[b : b + batch_size]), return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = {k: v.to(device) for k, v in enc.items()}
+            with torch.no_grad():
+                gen = model.generate(
+                    **enc, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                    temperature=None, top_p=None, top_k=None,
+                )
+            out.extend(tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True))
+    finally:
+        model.train(was_training)
+    return out
+
+
+def evaluate_heldout(
+    model: Any,
+    tokenizer: Any,
+    items: Sequence[HeldoutItem],
+    *,
+    max_new_tokens: int = 16,
+    batch_size: int = 16,
+    answer_prefix: str = ANSWER_PREFIX,
+    normalized: bool = False,
+) -> HeldoutResult:
+    """Score ``model`` on ``items``: greedy exact match and teacher-forced span log-likelihood.
+
+    The likelihood context is the rendered prompt followed by ``answer_prefix`` (unless the
+    prompt was already prefilled with it), i.e. the probability of writing the span directly,
+    with no reasoning. That is what the model's greedy answer depends on when the recipe
+    prefills ``\boxed{``, and a smooth proxy for it otherwise.
+    """
+    if not items:
+        raise ValueError("no held-out items")
+    texts = greedy_answers(model, tokenizer, [it.prompt for it in items], max_new_tokens=max_new_tokens, batch_size=batch_size)
+    correct = [exact_match(extract_prediction(it.prefill + t), it.answer, normalized=normalized) for it, t in zip(items, texts)]
+    contexts = [it.prompt if it.prompt.endswith(answer_prefix) else it.prompt + answer_prefix for it in items]
+    toks = span_token_logprobs(model, tokenizer, contexts, [it.answer.strip() for it in items], batch_size=batch_size)
+    span_lp = [math.fsum(t) for t in toks]
+    tok_lp = [math.fsum(t) / len(t) for t in toks]
+    acc, acc_se = mean_se(correct)
+    slp, slp_se = mean_se(span_lp)
+    tlp, tlp_se = mean_se(tok_lp)
+    return HeldoutResult(len(items), acc, acc_se, slp, slp_se, tlp, tlp_se, tuple(correct), tuple(span_lp), tuple(tok_lp))
+
+
+def paired_difference(after: HeldoutResult, before: HeldoutResult, metric: Metric = "span_logprob") -> tuple[float, float]:
+    """Mean and standard error of ``after − before`` over the same items (paired)."""
+    a, b = after.per_item(metric), before.per_item(metric)
+    if len(a) != len(b):
+        raise ValueError(f"results have {len(a)} and {len(b)} items: not the same held-out set")
+    return mean_se([x - y for x, y in zip(a, b)])
