@@ -72,7 +72,10 @@ class _GraderPool:
         self._fresh = False
         self._lock = threading.Lock()
 
-    def get(self, workers: int) -> tuple[Pool, bool]:
+    def get(self, workers: int | None) -> tuple[Pool, bool]:
+        """The pool (and whether it is new). ``workers=None`` reuses any live pool, whatever its size."""
+        if workers is None:
+            workers = self._workers if self._pool is not None else _default_workers()
         if self._pool is None or workers != self._workers:
             self.close()
             # spawn, not fork: the parent may hold torch/tokenizer threads that fork would deadlock.
@@ -109,10 +112,10 @@ def run_guarded(fn: Callable[..., Any], arg_tuples: Sequence[tuple[Any, ...]], w
     """
     results: list[Any] = [default] * len(arg_tuples)
     todo = list(range(len(arg_tuples)))
-    n_workers = workers or _default_workers()
     with _POOL._lock:
         while todo:
-            pool, fresh = _POOL.get(n_workers)
+            pool, fresh = _POOL.get(workers)
+            n_workers = _POOL._workers
             handles = [(i, pool.apply_async(fn, arg_tuples[i])) for i in todo]
             todo = []
             for pos, (i, handle) in enumerate(handles):
