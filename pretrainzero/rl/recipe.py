@@ -25,37 +25,10 @@ import yaml
 
 from ..masking import MASK_RULES
 from ..rewards import GENERATOR_SHAPES
+from .sft import SFTConfig
 
 Mode = Literal["pretrainzero", "random-rlpt", "rpt"]
 MASKERS: tuple[str, ...] = ("random-span", "whole-word", "next-token")
-
-
-@dataclass(frozen=True)
-class SFTConfig:
-    """Optional supervised cold start before RL (run by :mod:`pretrainzero.rl.sft`; 0 steps = off).
-
-    Trains on corpus-derived answers: masked paragraph -> short reasoning stub + ``\\boxed{span}``.
-    """
-
-    steps: int = 0
-    lr: float = 1e-5
-    batch_size: int = 8
-    warmup_steps: int = 0
-    masker: str = "whole-word"
-    masker_kwargs: dict[str, Any] = field(default_factory=dict)
-    max_seq_tokens: int = 1024
-    include_generation: bool = True  # also teach the mask-generation format (\mask{span})
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        _positive(self, "steps", minimum=0)
-        _positive(self, "batch_size")
-        _positive(self, "max_seq_tokens")
-        _positive(self, "warmup_steps", minimum=0)
-        if self.lr <= 0:
-            raise ValueError(f"sft.lr must be > 0, got {self.lr}")
-        if self.masker not in MASKERS:
-            raise ValueError(f"sft.masker must be one of {MASKERS}, got {self.masker!r}")
 
 
 @dataclass(frozen=True)
@@ -112,13 +85,19 @@ class Recipe:
     steps: int = 2000
     nan_patience: int = 3  # this many non-finite losses in a row stop the run
 
-    # Cold start by supervised fine-tuning
-    sft: SFTConfig = field(default_factory=SFTConfig)
+    # Cold start by supervised fine-tuning (pretrainzero.rl.sft; None = none). Its prompt form and
+    # prefills are taken from this recipe so that SFT and RL see identical prompts.
+    sft: SFTConfig | None = None
+    sft_masker: str = "whole-word"
+    sft_masker_kwargs: dict[str, Any] = field(default_factory=dict)
+    sft_paragraphs: int = 0  # paragraphs to derive SFT examples from (0: steps x batch_size)
 
     # Bookkeeping
     save_every: int = 100
     keep_checkpoints: int = 2
     heldout_n: int = 200
+    heldout_masker: str = "random-span"  # how held-out paragraphs are masked (fixed per paragraph id)
+    heldout_masker_kwargs: dict[str, Any] = field(default_factory=dict)
     eval_at_start: bool = True
     eval_at_end: bool = True
     eval_max_tokens: int | None = None  # held-out eval response budget (default: max_response_tokens)
@@ -128,7 +107,7 @@ class Recipe:
                      "sampler_batch_size", "micro_batch_size", "nan_patience", "save_every",
                      "keep_checkpoints", "random_masks_per_paragraph"):
             _positive(self, name)
-        for name in ("steps", "warmup_steps", "cold_start_steps", "heldout_n"):
+        for name in ("steps", "warmup_steps", "cold_start_steps", "heldout_n", "sft_paragraphs"):
             _positive(self, name, minimum=0)
         if self.max_mask_response_tokens is not None:
             _positive(self, "max_mask_response_tokens")
@@ -148,8 +127,21 @@ class Recipe:
             raise ValueError(f"generator_reward must be one of {sorted(GENERATOR_SHAPES)}, got {self.generator_reward!r}")
         if self.mask_rule not in MASK_RULES:
             raise ValueError(f"mask_rule must be one of {MASK_RULES}, got {self.mask_rule!r}")
-        if self.random_masker not in MASKERS:
-            raise ValueError(f"random_masker must be one of {MASKERS}, got {self.random_masker!r}")
+        for name in ("random_masker", "sft_masker", "heldout_masker"):
+            if getattr(self, name) not in MASKERS:
+                raise ValueError(f"{name} must be one of {MASKERS}, got {getattr(self, name)!r}")
+        from .step import PREDICTOR_REWARDS
+
+        if self.predictor_reward not in PREDICTOR_REWARDS and ":" not in self.predictor_reward:
+            raise ValueError(f"predictor_reward must be one of {PREDICTOR_REWARDS} or 'module:factory', "
+                             f"got {self.predictor_reward!r}")
+        if self.predictor_reward == "likelihood":
+            from .likelihood import LikelihoodRewardConfig
+
+            try:
+                LikelihoodRewardConfig(**self.predictor_reward_kwargs)
+            except TypeError as exc:
+                raise ValueError(f"predictor_reward_kwargs: {exc}") from None
 
     @property
     def mask_max_tokens(self) -> int:
@@ -165,8 +157,7 @@ class Recipe:
 def _positive(obj: Any, name: str, minimum: int = 1) -> None:
     value = getattr(obj, name)
     if value < minimum:
-        prefix = "sft." if isinstance(obj, SFTConfig) else ""
-        raise ValueError(f"{prefix}{name} must be >= {minimum}, got {value}")
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
 def _type_ok(value: Any, tp: Any) -> bool:
@@ -203,8 +194,9 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise ValueError(f"unknown recipe field {path!r}{hint}")
         tp = hints[key]
-        if dataclasses.is_dataclass(tp):
-            value = _build(tp, value or {}, f"{path}.")
+        sub = _dataclass_in(tp)
+        if sub is not None and isinstance(value, Mapping):
+            value = _build(sub, value, f"{path}.")
         else:
             if typing.get_origin(tp) is tuple and isinstance(value, list):
                 value = tuple(value)
@@ -219,7 +211,15 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
     try:
         return cls(**kwargs)
     except ValueError as exc:
-        raise ValueError(f"invalid recipe: {exc}") from None
+        raise ValueError(f"invalid recipe{' section ' + where.rstrip('.') if where else ''}: {exc}") from None
+
+
+def _dataclass_in(tp: Any) -> type | None:
+    """The dataclass in ``tp`` or ``tp | None`` (nested config sections)."""
+    for t in (tp, *typing.get_args(tp)):
+        if isinstance(t, type) and dataclasses.is_dataclass(t):
+            return t
+    return None
 
 
 def _type_name(tp: Any) -> str:

@@ -41,9 +41,13 @@ from .sampler import Completion, PromptForm, Sampler, SamplingParams, render_pro
 Role = Literal["generator", "predictor"]
 Mode = Literal["pretrainzero", "random-rlpt", "rpt"]
 
-# A dense or custom predictor reward: (rendered prompts, completions, hidden answers) -> rewards.
+# A dense or custom predictor reward: (rendered prompts, completion texts, hidden answers) -> rewards.
 # Completion texts exclude the prompt's prefill; the rendered prompt ends with it.
-PredictorRewardFn = Callable[[Sequence[str], Sequence[Completion], Sequence[str]], list[float]]
+PredictorRewardFn = Callable[[Sequence[str], Sequence[str], Sequence[str]], list[float]]
+
+# Predictor training rewards by name. "likelihood" is the dense RLP-style reward of
+# pretrainzero.rl.likelihood; a "module:factory" path gives factory(model, tokenizer, **kwargs).
+PREDICTOR_REWARDS: tuple[str, ...] = ("exact", "likelihood")
 
 MASKERS: dict[str, Callable[..., Any]] = {
     "random-span": RandomSpanMasker,
@@ -218,7 +222,8 @@ def pretrainzero_step(
     flat_answers = [examples[k][1].answer for k, outs in zip(kept, pred_outs, strict=True) for _ in outs]
     exact = exact_match_rewards(flat_prompts, flat_comps, flat_answers, prefill=cfg.prefill,
                                 normalized=cfg.normalized_match)
-    train_r = predictor_reward_fn(flat_prompts, flat_comps, flat_answers) if predictor_reward_fn else exact
+    train_r = (predictor_reward_fn(flat_prompts, [c.text for c in flat_comps], flat_answers)
+               if predictor_reward_fn and flat_comps else exact)
     if len(train_r) != len(flat_comps):
         raise ValueError(f"predictor_reward_fn returned {len(train_r)} rewards for {len(flat_comps)} completions")
 

@@ -1,0 +1,125 @@
+"""End-of-run artefacts: PNG plots of the training curves and a short Markdown run report."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# (title, metric keys) per panel; panels whose keys never appear are skipped
+PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Predictor accuracy / reward", ("predictor_accuracy", "predictor_reward")),
+    ("Generator reward", ("generator_reward",)),
+    ("Mask validity rate", ("mask_valid_rate",)),
+    ("Groups with reward variance", ("nonzero_var_group_frac", "filtered_group_frac")),
+    ("Response length (tokens)", ("generator_response_len", "predictor_response_len")),
+    ("Entropy (nats/token)", ("entropy",)),
+    ("Loss", ("loss",)),
+    ("Seconds per step", ("time_generate", "time_train", "time_step")),
+)
+
+
+def _series(rows: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
+    xs, ys = [], []
+    for r in rows:
+        v = r.get(key)
+        if isinstance(v, (int, float)) and math.isfinite(v):
+            xs.append(int(r["step"]))
+            ys.append(float(v))
+    return xs, ys
+
+
+def plot_curves(rows: Sequence[dict[str, Any]], path: str | Path) -> Path | None:
+    """One PNG with a panel per curve family; None when there is nothing to plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [(t, ks) for t, ks in PANELS if any(_series(rows, k)[0] for k in ks)]
+    if not panels:
+        return None
+    cols = 2
+    nrows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(11, 3.0 * nrows), squeeze=False)
+    for ax, (title, keys) in zip(axes.flat, panels, strict=False):
+        for k in keys:
+            xs, ys = _series(rows, k)
+            if xs:
+                ax.plot(xs, ys, marker="." if len(xs) < 50 else None, label=k)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _mean(rows: Sequence[dict[str, Any]], key: str) -> float | None:
+    ys = _series(rows, key)[1]
+    return sum(ys) / len(ys) if ys else None
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def write_report(
+    path: str | Path,
+    *,
+    recipe: dict[str, Any],
+    rows: Sequence[dict[str, Any]],
+    status: str,
+    plot: Path | None,
+    checkpoint: Path | None,
+    heldout: dict[str, dict[str, float]] | None = None,
+    warnings: Sequence[str] = (),
+) -> Path:
+    """A short Markdown report: setup, per-phase averages, held-out scores, warnings, artefacts."""
+    lines = [f"# Run report: {recipe.get('name', 'run')}", "", f"Status: **{status}**.", ""]
+    lines += [
+        f"Model `{recipe.get('model')}` ({recipe.get('dtype')}), mode `{recipe.get('mode')}`, algorithm "
+        f"`{recipe.get('algorithm')}`, corpus `{recipe.get('corpus')}`; P={recipe.get('paragraphs_per_step')}, "
+        f"G_gen={recipe.get('g_gen')}, G_pred={recipe.get('g_pred')}, lr={recipe.get('lr')}, "
+        f"steps={len(rows)}/{recipe.get('steps')}.",
+        "",
+    ]
+    if rows:
+        half = max(1, len(rows) // 2)
+        keys = ("predictor_accuracy", "predictor_reward", "generator_reward", "mask_valid_rate",
+                "nonzero_var_group_frac", "filtered_group_frac", "mean_span_words", "predictor_response_len",
+                "entropy", "tokens_per_s", "time_generate", "time_train", "time_step")
+        lines += ["| metric | first half | second half | all |", "|---|---|---|---|"]
+        for k in keys:
+            a, b, c = _mean(rows[:half], k), _mean(rows[half:], k), _mean(rows, k)
+            if c is not None:
+                lines.append(f"| {k} | {_fmt(a)} | {_fmt(b)} | {_fmt(c)} |")
+        skipped = sum(1 for r in rows if r.get("skipped"))
+        lines += ["", f"Updates skipped (non-finite loss or empty batch): {skipped} of {len(rows)} steps.", ""]
+    if heldout:
+        lines += ["## Held-out masked-span evaluation (greedy)", "", "| when | n | accuracy | ± se | span log p | ± se |",
+                  "|---|---|---|---|---|---|"]
+        for when, h in heldout.items():
+            lines.append(f"| {when} | {_fmt(h.get('n'))} | {_fmt(h.get('accuracy'))} | {_fmt(h.get('accuracy_se'))} "
+                         f"| {_fmt(h.get('span_logprob'))} | {_fmt(h.get('span_logprob_se'))} |")
+        lines.append("")
+    if warnings:
+        lines += ["## Warnings", ""] + [f"- {w}" for w in warnings] + [""]
+    lines += ["## Files", ""]
+    if plot:
+        lines += [f"![curves]({plot.name})", ""]
+    lines += ["- metrics: `metrics.jsonl` (one JSON object per step)",
+              f"- checkpoint: `{checkpoint}`" if checkpoint else "- checkpoint: none written", ""]
+    path = Path(path)
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,344 @@
+r"""The embedded PretrainZero trainer: one process, CPU or one GPU, straight-line code.
+
+What one training step does, in plain words:
+
+1. Take the next P training paragraphs (held-out paragraphs are never drawn).
+2. Play one round of the game with the current policy (:func:`~pretrainzero.rl.step.pretrainzero_step`):
+   the model proposes G_gen masks per paragraph, the valid ones are hidden in the paragraph, the
+   same model answers each masked paragraph G_pred times; answers score 1 when they match the
+   hidden span exactly, masks score well when only some answers are right (paper Eq. 9).
+   During the first ``cold_start_steps`` the masks are random spans instead (Random RLPT).
+3. Groups whose rewards are all equal are dropped (no relative signal). The algorithm (DAPO by
+   default) turns the remaining rewards into advantages within each group.
+4. One policy-gradient update on the whole batch, both roles concatenated: a forward pass over
+   micro-batches of sequences gives the new log-probabilities of the sampled tokens, the
+   algorithm's clipped loss is back-propagated, gradients accumulate across micro-batches, are
+   clipped, and AdamW takes one step (learning rate: linear warm-up, then cosine). There is no KL
+   term and no reference model. Because the batch is used for exactly one update, the
+   "old" policy *is* the current one: the ratio is 1 and ``old_logp`` is the detached new
+   log-probability, which saves a forward pass (the clip still bounds the step's gradient).
+5. Log the step's metrics, and every ``save_every`` steps write an atomic checkpoint.
+
+A loss or gradient that is NaN/inf skips the update (logged); ``nan_patience`` of them in a row
+stop the run, leaving the last checkpoint untouched. Before RL an optional supervised cold start
+(:mod:`pretrainzero.rl.sft`) teaches a tiny model the answer format; held-out masked-span
+accuracy is measured before and after (greedy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..models import load_model
+from .algorithms import get_algorithm
+from .checkpoint import latest_checkpoint, load_training_state, save_checkpoint
+from .data import ParagraphStream, heldout_paragraphs
+from .metrics import MetricsLog, read_metrics
+from .recipe import Recipe
+from .report import plot_curves, write_report
+from .step import PredictorRewardFn, Sample, StepConfig, build_masker, pretrainzero_step
+
+
+@dataclass
+class TrainResult:
+    """Where a run ended and what it left behind."""
+
+    status: str  # "completed" | "diverged"
+    steps_done: int
+    out_dir: Path
+    checkpoint: Path | None
+    report: Path
+    plot: Path | None
+    metrics: Path
+    heldout: dict[str, dict[str, float]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised internally when ``nan_patience`` non-finite losses happen in a row."""
+
+
+def lr_factor(step: int, recipe: Recipe) -> float:
+    """Linear warm-up to 1, then cosine decay to ``min_lr_ratio`` at ``recipe.steps`` (or constant)."""
+    if step < recipe.warmup_steps:
+        return (step + 1) / recipe.warmup_steps
+    if recipe.schedule == "constant":
+        return 1.0
+    span = max(1, recipe.steps - recipe.warmup_steps)
+    progress = min(1.0, (step - recipe.warmup_steps) / span)
+    return recipe.min_lr_ratio + (1 - recipe.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def token_logprobs(
+    model: Any, samples: list[Sample], pad_id: int, temperature: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Log-probabilities ``[B, C]`` of each sample's completion tokens, the action mask, and the
+    per-token entropy (no grad), from one forward pass.
+
+    Layout: prompts left-padded and completions right-padded to the micro-batch maxima, so every
+    completion starts at the same column and only its ``C + 1`` logit rows are computed.
+    """
+    device = next(model.parameters()).device
+    P = max(len(s.prompt_ids) for s in samples)
+    C = max(len(s.completion_ids) for s in samples)
+    ids = torch.full((len(samples), P + C), pad_id, dtype=torch.long)
+    attn = torch.zeros((len(samples), P + C), dtype=torch.long)
+    for r, s in enumerate(samples):
+        p, c = len(s.prompt_ids), len(s.completion_ids)
+        ids[r, P - p : P + c] = torch.tensor(s.prompt_ids + s.completion_ids, dtype=torch.long)
+        attn[r, P - p : P + c] = 1
+    pos = (attn.cumsum(-1) - 1).clamp(min=0)
+    ids, attn, pos = ids.to(device), attn.to(device), pos.to(device)
+    logits = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=C + 1, use_cache=False).logits
+    logits = logits[:, :-1].float()
+    if temperature > 0:
+        logits = logits / temperature
+    lse = torch.logsumexp(logits, dim=-1)
+    comp = ids[:, P:]
+    logp = logits.gather(-1, comp.unsqueeze(-1)).squeeze(-1) - lse
+    with torch.no_grad():
+        entropy = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
+    return logp, attn[:, P:].to(logp.dtype), entropy
+
+
+def _device(recipe: Recipe) -> str:
+    if recipe.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return recipe.device
+
+
+def _predictor_reward_fn(recipe: Recipe, model: Any, tokenizer: Any) -> PredictorRewardFn | None:
+    if recipe.predictor_reward == "exact":
+        return None
+    if recipe.predictor_reward == "likelihood":
+        from .likelihood import LikelihoodReward, LikelihoodRewardConfig
+
+        return LikelihoodReward(model, tokenizer, LikelihoodRewardConfig(**recipe.predictor_reward_kwargs))
+    module, _, attr = recipe.predictor_reward.partition(":")
+    return getattr(importlib.import_module(module), attr)(model, tokenizer, **recipe.predictor_reward_kwargs)
+
+
+def _make_sampler(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -> Any:
+    if recipe.sampler == "vllm":
+        from .vllm_sampler import VLLMSampler
+
+        return VLLMSampler(model_path, tokenizer=tokenizer, dtype=recipe.dtype)
+    from .hf_sampler import TransformersSampler
+
+    return TransformersSampler(model, tokenizer, batch_size=recipe.sampler_batch_size)
+
+
+def _heldout(model: Any, tokenizer: Any, recipe: Recipe, items: list[Any]) -> dict[str, float]:
+    from .heldout import evaluate_heldout
+
+    budget = recipe.eval_max_tokens or recipe.max_response_tokens
+    return evaluate_heldout(model, tokenizer, items, max_new_tokens=budget,
+                            normalized=recipe.normalized_match).summary()
+
+
+def train(
+    recipe: Recipe,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Run (or resume) training as described in the module docstring; returns where things are."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_root = out / "checkpoints"
+    warnings: list[str] = []
+
+    # ------------------------------------------------------------------ setup
+    state = None
+    if resume:
+        last = latest_checkpoint(ckpt_root)
+        if last is None:
+            log(f"no checkpoint under {ckpt_root}: starting from scratch")
+        else:
+            state = load_training_state(last)  # also restores the global RNG states
+            log(f"resuming from {last} (step {state.step})")
+    model_path = str(state.path) if state else recipe.model
+    model, tok = load_model(model_path, dtype=recipe.dtype, device=_device(recipe))
+    model.eval()  # no dropout: the sampled and the trained policy must be the same function
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    algo = get_algorithm(recipe.algorithm, **recipe.algorithm_kwargs)
+    token_level = getattr(algo, "aggregation", "sequence") == "token"
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, recipe))
+    stream = ParagraphStream(recipe.corpus, recipe.seed)
+    sampler = _make_sampler(recipe, model, tok, model_path)
+    reward_fn = _predictor_reward_fn(recipe, model, tok)
+    step_cfg = StepConfig.from_recipe(recipe)
+    random_masker = build_masker(recipe.random_masker, recipe.random_masker_kwargs)
+    rpt_masker = build_masker("next-token", recipe.random_masker_kwargs if recipe.random_masker == "next-token" else {})
+    start_step, nan_streak = 0, 0
+    heldout: dict[str, dict[str, float]] = {}
+    if state:
+        optimizer.load_state_dict(state.optimizer)
+        scheduler.load_state_dict(state.scheduler)
+        stream.load_state_dict(state.data)
+        start_step = state.step
+        nan_streak = int(state.extra.get("nan_streak", 0))
+        heldout = dict(state.extra.get("heldout", {}))
+        warnings = list(state.extra.get("warnings", []))
+    metrics = MetricsLog(out / "metrics.jsonl", truncate_to=state.metrics_offset if state else None)
+    (out / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=1, default=str))
+
+    items: list[Any] = []
+    if recipe.heldout_n and (recipe.eval_at_start or recipe.eval_at_end):
+        from .heldout import build_heldout_items
+
+        paras = heldout_paragraphs(recipe.corpus, recipe.heldout_n)
+        items = build_heldout_items([(p.id, p.text) for p in paras],
+                                    build_masker(recipe.heldout_masker, recipe.heldout_masker_kwargs), tok,
+                                    form=recipe.prompt_form, prefill=recipe.prefill, seed=recipe.seed,
+                                    limit=recipe.heldout_n)
+        if not items:
+            log(f"warning: corpus {recipe.corpus!r} gave no held-out items; skipping held-out evaluation")
+
+    def checkpoint(step: int) -> Path:
+        extra = {"nan_streak": nan_streak, "heldout": heldout, "warnings": warnings[-20:], "recipe": recipe.to_dict()}
+        return save_checkpoint(ckpt_root, step, model=model, tokenizer=tok, optimizer=optimizer, scheduler=scheduler,
+                               data=stream.state_dict(), metrics_offset=metrics.offset, extra=extra,
+                               keep=recipe.keep_checkpoints)
+
+    if state is None:
+        if items and recipe.eval_at_start:
+            heldout["base"] = _heldout(model, tok, recipe, items)
+            log(f"held-out before training: {_fmt_heldout(heldout['base'])}")
+        if recipe.sft is not None:  # supervised cold start, then a step-0 checkpoint marks it done
+            from .sft import run_sft
+
+            sft_cfg = dataclasses.replace(recipe.sft, form=recipe.prompt_form, prefill=recipe.prefill,
+                                          gen_prefill=recipe.mask_prefill)
+            n = recipe.sft_paragraphs or sft_cfg.steps * sft_cfg.batch_size
+            texts = [p.text for p in ParagraphStream(recipe.corpus, recipe.seed + 1).take(n)]
+            summary = run_sft(model, tok, texts, sft_cfg, build_masker(recipe.sft_masker, recipe.sft_masker_kwargs),
+                              log=lambda m: metrics.write({"phase": "sft", **m}))
+            model.eval()
+            log(f"SFT cold start: {sft_cfg.steps} steps, loss {summary['sft_first_loss']:.3f} -> "
+                f"{summary['sft_last_loss']:.3f}")
+            if items and recipe.eval_at_start:
+                heldout["cold_start"] = _heldout(model, tok, recipe, items)
+                log(f"held-out after the cold start: {_fmt_heldout(heldout['cold_start'])}")
+            checkpoint(0)
+
+    # ------------------------------------------------------------------ the loop
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=recipe.steps, initial=start_step, disable=not progress, dynamic_ncols=True, desc="train")
+    say = bar.write if progress else log
+    status, last_ckpt, invalid_warned = "completed", latest_checkpoint(ckpt_root), 0
+    for step in range(start_step, recipe.steps):
+        t0 = time.perf_counter()
+        torch.manual_seed(recipe.seed * 1_000_003 + step)  # sampling depends only on (seed, step): resumable
+        rng = np.random.default_rng([recipe.seed, step])
+        mode = "random-rlpt" if recipe.mode == "pretrainzero" and step < recipe.cold_start_steps else recipe.mode
+        masker = rpt_masker if mode == "rpt" else random_masker
+        batch = pretrainzero_step(sampler, tok, stream.take(recipe.paragraphs_per_step), step_cfg, rng,
+                                  mode=mode, masker=masker, predictor_reward_fn=reward_fn)
+        st = batch.stats
+        if mode == "pretrainzero" and st["masks"] and st["mask_valid_rate"] == 0:
+            invalid_warned += 1
+            if invalid_warned in (1, 10, 100) or invalid_warned % 1000 == 0:
+                reasons = ", ".join(f"{k[8:]}={int(v)}" for k, v in st.items() if k.startswith("invalid_"))
+                msg = (f"step {step}: none of the {int(st['masks'])} generated masks was a valid \\mask{{}} "
+                       f"({reasons}; {invalid_warned} such steps so far). Generator groups all get reward 0 (no "
+                       "signal); training continues on the predictor groups only. A weak model needs a cold start: "
+                       "cold_start_steps (random RLPT), an sft: section, or mask_prefill: '\\mask{'.")
+                say(f"warning: {msg}")
+                warnings.append(msg)
+
+        # ---- one update on both roles
+        t1 = time.perf_counter()
+        row: dict[str, Any] = {"step": step, "mode": mode, "lr": optimizer.param_groups[0]["lr"]}
+        samples = sorted(batch.samples, key=lambda s: len(s.prompt_ids) + len(s.completion_ids))
+        skipped, loss_sum, ent_sum, n_tok = False, 0.0, 0.0, 0
+        if samples:
+            rewards = torch.tensor([s.reward for s in samples], dtype=torch.float32)
+            adv_all = algo.advantages(rewards, torch.tensor([s.group for s in samples]))
+            total_tok = sum(len(s.completion_ids) for s in samples)
+            for b in range(0, len(samples), recipe.micro_batch_size):
+                mb = samples[b : b + recipe.micro_batch_size]
+                logp, mask, ent = token_logprobs(model, mb, pad_id, recipe.temperature)
+                adv = adv_all[b : b + len(mb)].to(logp.device, logp.dtype)
+                loss = algo.loss(logp, logp.detach(), adv, mask)
+                mb_tok = int(mask.sum())
+                loss = loss * (mb_tok / total_tok if token_level else len(mb) / len(samples))
+                if not torch.isfinite(loss):
+                    skipped = True
+                    break
+                loss.backward()
+                loss_sum += loss.item()
+                ent_sum += float((ent * mask).sum())
+                n_tok += mb_tok
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip or float("inf")))
+            if not skipped and not math.isfinite(grad_norm):
+                skipped = True
+            if skipped:
+                nan_streak += 1
+                say(f"warning: step {step}: non-finite loss or gradient; update skipped ({nan_streak} in a row)")
+            else:
+                optimizer.step()
+                nan_streak = 0
+                if hasattr(reward_fn, "after_step"):
+                    reward_fn.after_step(model)
+                if recipe.sampler == "vllm":
+                    sampler.load_weights(model)
+            optimizer.zero_grad(set_to_none=True)
+            row.update(loss=loss_sum if not skipped else float("nan"), grad_norm=grad_norm,
+                       entropy=ent_sum / max(n_tok, 1) if n_tok else None)
+        else:
+            skipped = True
+            say(f"step {step}: every group had equal rewards, nothing to learn from (no update)")
+        scheduler.step()  # the schedule follows the step count, updates or not
+        t2 = time.perf_counter()
+        row.update(st)
+        row.update(skipped=skipped, samples=len(samples), train_tokens=n_tok,
+                   time_train=t2 - t1, time_step=t2 - t0,
+                   tokens_per_s=(st["sampled_tokens"] + n_tok) / max(t2 - t0, 1e-9),
+                   sampled_tokens_per_s=st["sampled_tokens"] / max(st["time_generate"], 1e-9))
+        metrics.write(row)
+        bar.update(1)
+        bar.set_postfix(acc=f"{st['predictor_accuracy']:.2f}", valid=f"{st['mask_valid_rate']:.2f}",
+                        var=f"{st['nonzero_var_group_frac']:.2f}", refresh=False)
+        if nan_streak >= recipe.nan_patience:
+            status = "diverged"
+            say(f"error: {nan_streak} non-finite updates in a row; stopping. Last good checkpoint: {last_ckpt}")
+            break
+        if (step + 1) % recipe.save_every == 0 or step + 1 == recipe.steps:
+            last_ckpt = checkpoint(step + 1)
+    bar.close()
+
+    # ------------------------------------------------------------------ wrap-up
+    if status == "completed" and items and recipe.eval_at_end:
+        heldout["final"] = _heldout(model, tok, recipe, items)
+        log(f"held-out after training: {_fmt_heldout(heldout['final'])}")
+        if last_ckpt is not None:  # record it with the checkpoint too
+            extra_path = last_ckpt / "heldout.json"
+            extra_path.write_text(json.dumps(heldout, indent=1))
+    metrics.close()
+    rows = [r for r in read_metrics(out / "metrics.jsonl") if r.get("phase") != "sft"]
+    plot = plot_curves(rows, out / "curves.png")
+    report = write_report(out / "report.md", recipe=recipe.to_dict(), rows=rows, status=status, plot=plot,
+                          checkpoint=last_ckpt, heldout=heldout, warnings=warnings)
+    return TrainResult(status, len(rows), out, last_ckpt, report, plot, out / "metrics.jsonl", heldout, warnings)
+
+
+def _fmt_heldout(h: dict[str, float]) -> str:
+    return (f"accuracy {h['accuracy']:.3f} ± {h['accuracy_se']:.3f}, span log p {h['span_logprob']:.3f} ± "
+            f"{h['span_logprob_se']:.3f} (n={int(h['n'])})")

