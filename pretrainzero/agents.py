@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from .envs.rng import EpisodeRng
 from .masking import WORD_RE, RandomSpanMasker
 from .parsing import last_mask
-from .envs.rng import EpisodeRng
 
 _ORACLE_MASKER = RandomSpanMasker(min_words=1, max_words=3, rule="words", max_tries=32)
 

@@ -101,4 +101,10 @@ def pretrainzero_taskset(env_id: str, *, num_tasks: int = 100, seed: int = 0) ->
     return PretrainZeroTaskset(PretrainZeroTasksetConfig(env_id=env_id, num_tasks=num_tasks, seed=seed))
 
 
-__all__ = ["EpisodeData", "EpisodeTask", "PretrainZeroTaskset", "PretrainZeroTasksetConfig", "pretrainzero_taskset"]
+__all__ = [
+    "EpisodeData",
+    "EpisodeTask",
+    "PretrainZeroTaskset",
+    "PretrainZeroTasksetConfig",
+    "pretrainzero_taskset",
+]

@@ -52,8 +52,15 @@ def test_unknown_env_names_close_matches(capsys):
 def test_play_prints_a_summary(toy, capsys):
     assert main(["play", toy.format("MaskedSpan"), "--agent", "oracle", "-n", "50", "--seed", "3"]) == 0
     line = capsys.readouterr().out.strip()
-    assert "agent=oracle" in line and "episodes=50" in line and "mean reward 1.0000" in line and "episodes/s" in line
+    assert (
+        "agent=oracle" in line
+        and "episodes=50" in line
+        and "mean reward 1.0000" in line
+        and "episodes/s" in line
+    )
     # the namespace prefix is optional
-    assert main(["play", "pz-clitest-ActiveMasking-v0", "--agent", "random", "-n", "20", "--no-progress"]) == 0
+    assert (
+        main(["play", "pz-clitest-ActiveMasking-v0", "--agent", "random", "-n", "20", "--no-progress"]) == 0
+    )
     out = capsys.readouterr().out
     assert "agent=random" in out and "valid masks" in out

@@ -91,7 +91,10 @@ def test_same_seed_same_episode_and_rebuild_from_paragraph_id(toy, task):
     again, info2 = env.reset(seed=7)
     assert (obs, info) == (again, info2)
     assert len({env.reset(seed=s)[0] for s in range(12)}) > 3  # seeds vary the episode
-    for options in ({"paragraph_id": info["paragraph_id"], "seed": info["seed"]}, {"paragraph_id": info["paragraph_id"]}):
+    for options in (
+        {"paragraph_id": info["paragraph_id"], "seed": info["seed"]},
+        {"paragraph_id": info["paragraph_id"]},
+    ):
         rebuilt, rinfo = make(toy[task]).reset(seed=7 if "seed" not in options else None, options=options)
         assert rebuilt == obs and rinfo == info
 
@@ -189,7 +192,10 @@ class CountingPredictor:
         return [[f"\\boxed{{{self.answer}}}"] * self.right + ["\\boxed{nope}"] * (n - self.right)]
 
 
-@pytest.mark.parametrize(("right", "shape", "expected"), [(8, "paper", 0.0), (1, "paper", 0.875), (0, "paper", 0.0), (4, "rzero", 1.0)])
+@pytest.mark.parametrize(
+    ("right", "shape", "expected"),
+    [(8, "paper", 0.0), (1, "paper", 0.875), (0, "paper", 0.0), (4, "rzero", 1.0)],
+)
 def test_mask_generation_reward_from_injected_predictor(toy, right, shape, expected):
     predictor = CountingPredictor("lighthouse keeper", right)
     env = make(toy["MaskGeneration"], predictor=predictor, shape=shape)

@@ -40,8 +40,9 @@ def score(task, reply: str) -> float:
 
 
 def test_module_follows_the_loaders_one_taskset_rule():
-    import pretrainzero.verifiers_tasks as module
     from verifiers.v1.utils.loaders import _plugin_class  # the rule vf-eval applies to a taskset module
+
+    import pretrainzero.verifiers_tasks as module
 
     assert _plugin_class(module, vf.Taskset, "taskset") is PretrainZeroTaskset
 
@@ -55,7 +56,11 @@ def test_masked_span_tasks_load_and_score(corpus):
     env = gymnasium.make(env_id).unwrapped
     for i, task in enumerate(tasks):
         obs, info = env.reset(seed=10 + i)
-        assert (task.data.prompt, task.data.answer, task.data.paragraph_id) == (obs, info["answer"], info["paragraph_id"])
+        assert (task.data.prompt, task.data.answer, task.data.paragraph_id) == (
+            obs,
+            info["answer"],
+            info["paragraph_id"],
+        )
     task = tasks[0]
     assert score(task, f"Let me think. \\boxed{{{task.data.answer}}}") == 1.0
     assert score(task, "\\boxed{certainly not the answer}") == 0.0

@@ -11,7 +11,9 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("check", help="check_env + oracle + random sanity checks", description=__doc__)
+    parser = subparsers.add_parser(
+        "check", help="check_env + oracle + random sanity checks", description=__doc__
+    )
     parser.add_argument("env_id")
     parser.add_argument("-n", "--episodes", type=int, default=200, help="episodes per agent")
     parser.add_argument("--seed", type=int, default=0)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pretrainzero.agents import PlayStats
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("play", help="play an env with the oracle or random agent", description=__doc__)
+    parser = subparsers.add_parser(
+        "play", help="play an env with the oracle or random agent", description=__doc__
+    )
     parser.add_argument("env_id", help="e.g. pretrainzero/wiki-vital-en-MaskedSpan-v0")
     parser.add_argument("--agent", choices=("oracle", "random"), default="oracle")
     parser.add_argument("-n", "--episodes", type=int, default=100)
@@ -15,12 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def summary(env_id: str, agent: str, stats: object) -> str:
-    valid = getattr(stats, "mask_valid_rate", None)
+def summary(env_id: str, agent: str, stats: PlayStats) -> str:
+    """One line: mean reward, valid-mask rate where masks were proposed, episodes/s."""
+    valid = stats.mask_valid_rate
     extra = f"  valid masks {valid:.3f}" if valid is not None else ""
     return (
-        f"{env_id}  agent={agent}  episodes={stats.episodes}  mean reward {stats.mean_reward:.4f}"  # type: ignore[attr-defined]
-        f"{extra}  {stats.episodes_per_s:,.0f} episodes/s"  # type: ignore[attr-defined]
+        f"{env_id}  agent={agent}  episodes={stats.episodes}  mean reward {stats.mean_reward:.4f}"
+        f"{extra}  {stats.episodes_per_s:,.0f} episodes/s"
     )
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from .active_masking import ActiveMaskingEnv
 from .base import CorpusEnv, SequenceCorpus
 from .mask_generation import MaskGenerationEnv
-from .maskers import MASKERS, make_masker
 from .masked_span import MaskedSpanEnv
+from .maskers import MASKERS, make_masker
 from .next_token import NextTokenEnv
 from .predictors import HeuristicPredictor
 from .registration import (

@@ -41,7 +41,7 @@ class ActiveMaskingEnv(CorpusEnv):
         self.mask_rule = mask_rule
         self.normalized = normalized
         self.think = think
-        self._paragraph: Paragraph | None = None
+        self._paragraph = self.NO_PARAGRAPH
         self._seed = 0
         self._rng = EpisodeRng(0)
         self._mask: MaskedExample | None = None
@@ -49,7 +49,12 @@ class ActiveMaskingEnv(CorpusEnv):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         episode_seed, index, mask_seed = self._episode(seed, options)
         paragraph = self.paragraph(index)
-        self._paragraph, self._seed, self._rng, self._mask = paragraph, episode_seed, EpisodeRng(mask_seed), None
+        self._paragraph, self._seed, self._rng, self._mask = (
+            paragraph,
+            episode_seed,
+            EpisodeRng(mask_seed),
+            None,
+        )
         obs = self._start(generation_prompt(paragraph.text))
         return obs, {
             "paragraph_id": paragraph.id,
@@ -61,7 +66,7 @@ class ActiveMaskingEnv(CorpusEnv):
         }
 
     def _info(self, role: str, phase: str) -> dict[str, Any]:
-        return {"paragraph_id": self._paragraph.id, "seed": self._seed, "role": role, "phase": phase}  # type: ignore[union-attr]
+        return {"paragraph_id": self._paragraph.id, "seed": self._seed, "role": role, "phase": phase}
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict]:
         self._finish()
@@ -70,7 +75,9 @@ class ActiveMaskingEnv(CorpusEnv):
         return self._predict_step(action)
 
     def _mask_step(self, action: Any) -> tuple[str, float, bool, bool, dict]:
-        result = parse_mask(self._paragraph.text, action, rule=self.mask_rule, rng=self._rng, think=self.think)  # type: ignore[union-attr]
+        result = parse_mask(
+            self._paragraph.text, action, rule=self.mask_rule, rng=self._rng, think=self.think
+        )
         info = self._info("generator", "mask")
         info.update(mask_info(result))
         if not isinstance(result, MaskedExample):
@@ -87,13 +94,14 @@ class ActiveMaskingEnv(CorpusEnv):
     def _predict_step(self, action: Any) -> tuple[str, float, bool, bool, dict]:
         self._done = True
         mask = self._mask
+        assert mask is not None
         prediction = extract_prediction(as_text(action), think=self.think)
-        reward = exact_match(prediction, mask.answer, normalized=self.normalized)  # type: ignore[union-attr]
+        reward = exact_match(prediction, mask.answer, normalized=self.normalized)
         info = self._info("predictor", "predict")
-        info.update(mask_info(mask))  # type: ignore[arg-type]
+        info.update(mask_info(mask))
         info.update(
             masked_prompt=self._obs,
-            answer=mask.answer,  # type: ignore[union-attr]
+            answer=mask.answer,
             prediction=prediction,
             correct=reward == 1.0,
             group_keys=group_keys(info["paragraph_id"], self._seed, mask),

@@ -67,6 +67,7 @@ class CorpusEnv(gymnasium.Env[str, str]):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
     role = "predictor"
+    NO_PARAGRAPH = Paragraph("", "", "")  # stands in until the first reset
 
     def __init__(
         self,

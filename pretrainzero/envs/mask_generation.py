@@ -74,7 +74,9 @@ class MaskGenerationEnv(CorpusEnv):
     ):
         super().__init__(corpus, **base)
         if shape not in GENERATOR_SHAPES:
-            raise ValueError(f"unknown generator reward shape {shape!r}; choose one of {sorted(GENERATOR_SHAPES)}")
+            raise ValueError(
+                f"unknown generator reward shape {shape!r}; choose one of {sorted(GENERATOR_SHAPES)}"
+            )
         if n_predictions < 1:
             raise ValueError(f"n_predictions must be >= 1, got {n_predictions}")
         apply_mask("x", "x", rule=mask_rule)  # fail fast on an unknown rule
@@ -84,7 +86,7 @@ class MaskGenerationEnv(CorpusEnv):
         self.mask_rule = mask_rule
         self.normalized = normalized
         self.think = think
-        self._paragraph: Paragraph | None = None
+        self._paragraph = self.NO_PARAGRAPH
         self._seed = 0
         self._rng = EpisodeRng(0)
 
@@ -108,7 +110,7 @@ class MaskGenerationEnv(CorpusEnv):
         prompt = prediction_prompt(mask)
         predict = self.predictor
         if predict is None:
-            title = str(self._paragraph.meta.get("title", "")) if self._paragraph else ""  # type: ignore[union-attr]
+            title = str(self._paragraph.meta.get("title") or "")
             predict = HeuristicPredictor(self._rng, title_hints(title))
         completions = run_predictor(predict, prompt, self.n_predictions)
         rewards = [predictor_reward(c, mask.answer, normalized=self.normalized) for c in completions]
@@ -118,8 +120,8 @@ class MaskGenerationEnv(CorpusEnv):
         self._finish()
         self._done = True
         paragraph = self._paragraph
-        result = parse_mask(paragraph.text, action, rule=self.mask_rule, rng=self._rng, think=self.think)  # type: ignore[union-attr]
-        info: dict[str, Any] = {"paragraph_id": paragraph.id, "seed": self._seed, "role": "generator"}  # type: ignore[union-attr]
+        result = parse_mask(paragraph.text, action, rule=self.mask_rule, rng=self._rng, think=self.think)
+        info: dict[str, Any] = {"paragraph_id": paragraph.id, "seed": self._seed, "role": "generator"}
         info.update(mask_info(result))
         reward = 0.0
         if isinstance(result, MaskedExample):
@@ -132,6 +134,7 @@ class MaskGenerationEnv(CorpusEnv):
                 predictor_rewards=rewards,
                 accuracy=sum(r > 0 for r in rewards) / len(rewards),
             )
-        info["group_keys"] = group_keys(info["paragraph_id"], self._seed, result if info["valid"] else None)  # type: ignore[arg-type]
+        valid_mask = result if isinstance(result, MaskedExample) else None
+        info["group_keys"] = group_keys(paragraph.id, self._seed, valid_mask)
         self._obs = ""
         return "", reward, True, False, info

@@ -59,7 +59,9 @@ class MaskedSpanEnv(CorpusEnv):
         """The episode's paragraph and target; skips paragraphs the masker finds no target in."""
         episode_seed, index, mask_seed = self._episode(seed, options)
         corpus = self.corpus
-        pinned = bool(options) and (options.get("paragraph_id") is not None or options.get("index") is not None)
+        pinned = bool(options) and (
+            options.get("paragraph_id") is not None or options.get("index") is not None
+        )
         for k in range(1 if pinned else min(MAX_SKIPS, len(corpus))):
             paragraph = self.paragraph((index + k) % len(corpus))
             rng = EpisodeRng(mask_seed)
@@ -93,15 +95,22 @@ class MaskedSpanEnv(CorpusEnv):
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict]:
         self._finish()
         self._done = True
-        answer = self._example.answer  # type: ignore[union-attr]
+        assert self._example is not None
+        answer = self._example.answer
         prediction = extract_prediction(as_text(action), think=self.think)
         reward = self.score(prediction, answer)
         self._obs = ""
-        return "", reward, True, False, {
-            "paragraph_id": self._paragraph_id,
-            "seed": self._seed,
-            "role": self.role,
-            "answer": answer,
-            "prediction": prediction,
-            "correct": reward == 1.0,
-        }
+        return (
+            "",
+            reward,
+            True,
+            False,
+            {
+                "paragraph_id": self._paragraph_id,
+                "seed": self._seed,
+                "role": self.role,
+                "answer": answer,
+                "prediction": prediction,
+                "correct": reward == 1.0,
+            },
+        )

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..types import Paragraph
-from .maskers import Masker
 from .masked_span import MaskedSpanEnv
+from .maskers import Masker
 
 
 class NextTokenEnv(MaskedSpanEnv):

@@ -31,7 +31,9 @@ TASKS: dict[str, TaskEntry] = {
     "MaskedSpan": TaskEntry(
         "pretrainzero.envs.masked_span:MaskedSpanEnv", 1, "predict a random masked span (Random RLPT)"
     ),
-    "NextToken": TaskEntry("pretrainzero.envs.next_token:NextTokenEnv", 1, "predict the next word (RPT baseline)"),
+    "NextToken": TaskEntry(
+        "pretrainzero.envs.next_token:NextTokenEnv", 1, "predict the next word (RPT baseline)"
+    ),
     "MaskGeneration": TaskEntry(
         "pretrainzero.envs.mask_generation:MaskGenerationEnv", 1, "propose a mask, scored by G predictions"
     ),

@@ -15,8 +15,31 @@ import numpy as np
 
 # Pieces sampled into garbage actions: structure the parsers must survive, plus odd Unicode.
 _FRAGMENTS = (
-    "{", "}", "\\", "\\boxed{", "\\mask{", "\\{", "\\}", "<think>", "</think>", "[mask]",
-    " ", "\n", "\t", "é", "ß", "—", "“", "中文", "🙂", "\u200b", "\x00", "a", "Z", "0", "the",
+    "{",
+    "}",
+    "\\",
+    "\\boxed{",
+    "\\mask{",
+    "\\{",
+    "\\}",
+    "<think>",
+    "</think>",
+    "[mask]",
+    " ",
+    "\n",
+    "\t",
+    "é",
+    "ß",
+    "—",
+    "“",
+    "中文",
+    "🙂",
+    "\u200b",
+    "\x00",
+    "a",
+    "Z",
+    "0",
+    "the",
 )
 
 
