@@ -5,6 +5,7 @@ GPQA-Diamond content is never printed or asserted on: only counts, ids and lette
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -95,8 +96,6 @@ def test_gpqa_shuffle_is_seeded_per_record() -> None:
 
 
 def test_parquet_and_snapshot_layout(tmp_path: Path) -> None:
-    import json
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -156,3 +155,38 @@ def test_packaged_copies_load_with_no_flag(name: str) -> None:
         assert sum(s.answer.isdigit() for s in bench.samples) >= 29
     if name in ("mmlu", "gpqa_diamond"):
         assert all(len(s.choices or ()) == 4 and s.answer in "ABCD" for s in bench.samples)
+
+
+def test_hub_path_converts_hf_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HF copies use other field names (cais/mmlu: choices + int answer; math-ai/aime25: problem)."""
+    import pretrainzero.eval.benchmarks as bm
+
+    calls: list[tuple[str, str | None, str]] = []
+    tables = {
+        ("cais/mmlu", "test"): [{"question": "Made-up?", "subject": "high_school_physics", "choices": ["a", "b", "c", "d"],
+                                 "answer": 2}],
+        ("math-ai/aime25", "test"): [{"id": "0", "problem": "Made-up: 1+1?", "answer": "2"}],
+        ("TIGER-Lab/MMLU-Pro", "test"): [json.loads(x) for x in (FIX / "mmlu_pro" / "test.jsonl").read_text().splitlines()],
+        ("TIGER-Lab/MMLU-Pro", "validation"): [json.loads(x) for x in
+                                               (FIX / "mmlu_pro" / "validation.jsonl").read_text().splitlines()],
+    }
+
+    def fake(hf_id: str, config: str | None, split: str, revision: str | None):
+        calls.append((hf_id, config, split))
+        return tables[(hf_id, split)], "cd" * 20, "ef" * 32
+
+    monkeypatch.setattr(bm, "load_hub_rows", fake)
+    monkeypatch.setattr(bm, "packaged_files", lambda name: None)  # force past the packaged copy
+    mmlu = load_benchmark("mmlu", check_rows=False)
+    assert mmlu.source == "hf:cais/mmlu/all:test" and mmlu.revision == "cd" * 20
+    assert mmlu.samples[0].answer == "C" and mmlu.samples[0].category == "high school physics"
+    assert load_benchmark("aime25", check_rows=False).samples[0].question == "Made-up: 1+1?"
+    pro = load_benchmark("mmlu_pro", check_rows=False)
+    assert len(pro.fewshot) == 10 and ("TIGER-Lab/MMLU-Pro", None, "validation") in calls
+    with pytest.raises(BenchmarkDataError, match="official count is 14042"):
+        load_benchmark("mmlu")
+
+
+def test_data_dir_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PRETRAINZERO_DATA_DIR", str(FIX))
+    assert load_benchmark("amc23", check_rows=False, allow_hub=False).source.startswith("data-dir:")

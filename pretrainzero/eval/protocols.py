@@ -142,9 +142,14 @@ class Protocol:
                 "default": self.default_decoding.as_dict(),
                 "overrides": {name: d.as_dict() for name, d in self.decoding_overrides},
             },
-            "no_match": {"policy": self.no_match,
-                         "seed_rule": "sha256('<protocol id>|<rng_seed>|<sample id>') -> random.Random -> randrange(n_options)"
-                         if self.no_match == "random-letter" else None},
+            "no_match": {
+                "policy": self.no_match,
+                "applies_to": "multiple-choice items; an open-answer item (math, BBEH) with nothing extracted scores 0",
+                "seed_rule": "sha256('<protocol id>|<rng_seed>|<sample id>') -> random.Random -> randrange(n_options); "
+                             "rng_seed = the benchmark's decoding seed unless the run overrides it (recorded)"
+                if self.no_match == "random-letter" else None,
+                "reported": "miss rate, and accuracy both with the fallback and with misses counted wrong",
+            },
         }
 
 
