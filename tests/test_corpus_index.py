@@ -131,3 +131,19 @@ def test_hashset64_detects_duplicates_and_grows():
     assert not any(seen.add(v) for v in values[::7])
     assert len(seen) == 5000 and seen.nbytes <= 32 * 5000  # 8-byte slots, load factor kept in (1/4, 1/2]
     assert hash64("a") == hash64("a") != hash64("b")
+
+
+def test_concurrent_builders_share_one_index(tmp_path):
+    import multiprocessing as mp
+
+    src = write_jsonl(tmp_path / "d.jsonl", [prose(i) for i in range(300)])
+    spec = CorpusSpec(name="c", source=src, min_chars=40)
+    ctx = mp.get_context("fork")
+    with ctx.Pool(3) as pool:
+        sizes = pool.map(_length, [spec] * 3)
+    assert sizes == [300, 300, 300]
+    assert [d.name for d in (tmp_path / "cache" / "index").iterdir() if d.is_dir()] == [Corpus(spec).index_path.name]
+
+
+def _length(spec: CorpusSpec) -> int:
+    return len(Corpus(spec))

@@ -82,7 +82,13 @@ def run_add(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise ValueError(f"{target} already exists (use --force to overwrite)")
     if args.check:
-        first = next(iter(Corpus(spec)))  # raises a clear error if the source yields nothing
+        try:
+            first = next(iter(Corpus(spec)))  # raises a clear error if the source yields nothing
+        except (ValueError, OSError, KeyError):
+            raise
+        except Exception as exc:  # e.g. a Hub dataset without network: one line, not a traceback
+            raise ValueError(f"corpus {spec.name!r}: reading {spec.describe_source()} failed: "
+                             f"{type(exc).__name__}: {exc} (--no-check skips this test)") from exc
         print(f"first paragraph ({first.id}): {textwrap.shorten(first.text, 160)}")
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".yaml.tmp", dir=folder)

@@ -14,6 +14,7 @@ files' paths, sizes and mtimes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -173,10 +174,19 @@ class Corpus:
         return self._store
 
     def build_index(self, *, progress: bool = False) -> Store:
-        """Build (once) and open the on-disk index; ``progress`` shows a tqdm bar over documents."""
+        """Build (once) and open the on-disk index; ``progress`` shows a tqdm bar over documents.
+
+        Processes that need the same index at once (e.g. async vector envs) wait on a file lock
+        for the first builder instead of all reading the source.
+        """
         store = self._cached_store()
         if store is not None:
             return store
+        with _file_lock(cache_root() / "locks" / f"{self.index_path.name}.lock"):
+            store = self._cached_store()
+            return store if store is not None else self._build(progress)
+
+    def _build(self, progress: bool) -> Store:
         stats = CorpusStats()
         bar = None
         if progress:
@@ -203,12 +213,32 @@ class Corpus:
         self.__init__(state["spec"])  # type: ignore[misc]
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Exclusive advisory lock on ``path`` (no-op where ``fcntl`` is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: concurrent builders race harmlessly (atomic rename)
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _prune_stale(current: Path) -> None:
     """Remove older indexes of the same corpus name (open readers keep their files on POSIX)."""
     name = current.name.rsplit("-", 1)[0]
     for other in current.parent.glob(f"{name}-*"):
-        if other != current and other.is_dir() and other.name.rsplit("-", 1)[0] == name and ".tmp-" not in other.name:
+        if other.name.rsplit("-", 1)[0] != name or ".tmp-" in other.name:
+            continue  # another corpus whose name extends this one, or a build in progress
+        if other.is_dir() and other != current:
             shutil.rmtree(other, ignore_errors=True)
+            (other.parent.parent / "locks" / f"{other.name}.lock").unlink(missing_ok=True)
 
 
 def spec_with(spec: CorpusSpec, **changes: Any) -> CorpusSpec:

@@ -15,10 +15,6 @@ parsed whole (use jsonl or parquet for large data); everything else streams.
 
 from __future__ import annotations
 
-import fnmatch
-import glob
-import importlib.metadata
-import importlib.util
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -34,6 +30,8 @@ _BATCH = 1024
 
 def resolve_files(spec: CorpusSpec) -> list[Path]:
     """The sorted files of a file or package source; FileNotFoundError names the glob."""
+    import glob
+
     source = spec.source
     assert isinstance(source, str)
     if spec.kind == "package":
@@ -60,6 +58,11 @@ def resolve_files(spec: CorpusSpec) -> list[Path]:
 
 
 def _package_files(source: str) -> list[Path]:
+    import fnmatch
+    import glob
+    import importlib.metadata  # deferred: pulls in email/zipfile, ~30 ms at import time
+    import importlib.util
+
     name, pattern = source[len("package:") :].split("/", 1)
     roots: list[Path] = []
     if all(part.isidentifier() for part in name.split(".")):
