@@ -131,6 +131,7 @@ def test_tiger_prompt_shots_same_category_na_dropped() -> None:
     prompt = p.build_prompt(bench.samples[2], bench)  # a "math" question with an N/A option
     assert isinstance(prompt, str)
     assert prompt.startswith('The following are multiple choice questions (with answers) about math. Think step by step')
+    assert 'letter choice.\n\n\nQuestion:\nMade-up math validation question 0?' in prompt
     assert prompt.count("Question:\n") == 6 and "biology" not in prompt.split("\n\n", 1)[1]
     assert "N/A" not in prompt
     assert "Answer: Let's think step by step. Reasoning for math shot 0." in prompt

@@ -231,8 +231,10 @@ class BoxedZeroShot(Protocol):
 
 # --------------------------------------------------------------------------- mmlu-pro-official
 
+# cot_prompt_lib/initial_prompt.txt ends in a blank line and the script appends "\n": three newlines
+# before the first "Question:" (as in prompts dumped from the official script).
 TIGER_HEADER = ('The following are multiple choice questions (with answers) about {category}. Think step by step and '
-                'then finish your answer with "the answer is (X)" where X is the correct letter choice.\n\n')
+                'then finish your answer with "the answer is (X)" where X is the correct letter choice.\n\n\n')
 TIGER_QUESTION = "Question:\n{question}\nOptions:\n{options}"
 TIGER_OPTION = "{letter}. {option}\n"
 TIGER_COT_PREFIX_IN = "A: Let's think step by step."
