@@ -36,6 +36,10 @@ MATH_CASES = [
     ("336", "336^\\circ", True),
     ("x^2+2x+1", "(x+1)^2", True),
     ("\\sqrt{2}", "1.41", False),
+    ("18 dollars", "18", True),  # clean_prediction: trailing plain-word unit
+    ("\\$18.00", "18", True),  # escaped dollar
+    ("$18", "18", True),  # unpaired $ from "The answer is $18."
+    ("18 dollars", "19", False),
 ]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing as mp
 import os
+import re
 import threading
 from typing import Any
 from collections.abc import Callable, Sequence
@@ -35,6 +36,26 @@ def _as_latex_target(text: str) -> str:
     return "\\boxed{" + text + "}"
 
 
+_NUMBER_THEN_WORDS = re.compile(r"^\s*(-?[\d.,]+(?:/\d+)?)\s+[A-Za-z][A-Za-z .]*$")
+
+
+def clean_prediction(pred: str) -> str:
+    r"""Light, documented clean-up of an extracted answer before Math-Verify (grader v1).
+
+    Drops escaped dollar signs (``\$18``), unpaired ``$`` (``$18`` from "the answer is $18."), and
+    trailing plain-word units after a number (``18 dollars``) — the cases where Qwen-Math's
+    ``strip_string`` and Math-Verify disagree on otherwise-correct answers. LaTeX ``\text{}`` units
+    are left to Math-Verify, which already ignores them.
+    """
+    text = pred.replace("\\$", "").strip()
+    if text.count("$") % 2 == 1:
+        text = text.replace("$", "").strip()
+    m = _NUMBER_THEN_WORDS.match(text)
+    if m:
+        text = m.group(1)
+    return text
+
+
 def _verify_in_process(pred: str, gold: str, timeout_s: float) -> bool:
     """Math-Verify verdict, gold parsed first (``verify`` is asymmetric). Runs inside a worker."""
     from math_verify import parse, verify
@@ -43,6 +64,7 @@ def _verify_in_process(pred: str, gold: str, timeout_s: float) -> bool:
     gold_parsed = parse(_as_latex_target(gold), parsing_timeout=seconds)
     if not gold_parsed:
         gold_parsed = parse(gold, parsing_timeout=seconds)
+    pred = clean_prediction(pred)
     pred_parsed = parse(_as_latex_target(pred), parsing_timeout=seconds)
     if not pred_parsed:
         pred_parsed = parse(pred, parsing_timeout=seconds)

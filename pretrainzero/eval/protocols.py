@@ -219,7 +219,9 @@ class BoxedZeroShot(Protocol):
             "mcq": "extracted letter == gold letter",
             "math": {"id": GRADER_ID, "version": GRADER_VERSION,
                      "rule": "math_verify.verify(parse(gold), parse(pred)) with gold first, bare answers wrapped in "
-                             "\\boxed{}; process pool, 5 s parse/verify timeouts, hard wall-clock kill; hang/crash = wrong",
+                             "\\boxed{}; pred cleaned first (grade.clean_prediction: drop \\$, unpaired $, trailing "
+                             "plain-word units); process pool, 5 s parse/verify timeouts, hard wall-clock kill; "
+                             "hang/crash = wrong",
                      "note": "the paper used the Qwen2.5-Math grader; Math-Verify agrees on most items but not all"},
             "bbeh": {"id": "bbeh_fuzzy_match", "version": 1, "rule": "google-deepmind/bbeh evaluate.py preprocessing + fuzzy_match"},
         }
