@@ -17,7 +17,9 @@ def test_wiki_vital_en_is_the_packaged_lead_sections():
     n = len(corpus)
     assert n > 9000
     first = corpus[0]
-    assert first.id == "wiki-vital-en:0:0" and first.meta["title"] and len(first.text) >= corpus.spec.min_chars
+    assert (
+        first.id == "wiki-vital-en:0:0" and first.meta["title"] and len(first.text) >= corpus.spec.min_chars
+    )
     assert corpus.index_of(corpus[n // 2].id) == n // 2
     assert corpus.stats.bad_input == 0 and corpus.stats.documents > 10_000
 
@@ -33,4 +35,8 @@ def test_siblings_stream_their_first_paragraph(name):
 def test_wikipedia_en_is_declared_for_streaming_without_touching_the_network():
     spec = get_spec("wikipedia-en")
     assert (spec.source, spec.hf_config, spec.streaming, spec.text_field) == (
-        "hf:wikimedia/wikipedia", "20231101.en", None, "text")
+        "hf:wikimedia/wikipedia",
+        "20231101.en",
+        None,
+        "text",
+    )

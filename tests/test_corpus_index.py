@@ -101,7 +101,12 @@ def test_cache_is_rebuilt_when_the_source_changes(tmp_path):
 def test_content_rules_change_the_cache_key_but_metadata_does_not(tmp_path):
     src = write_jsonl(tmp_path / "d.jsonl", [prose(0)])
     base = Corpus(CorpusSpec(name="c", source=src, min_chars=40))
-    assert Corpus(CorpusSpec(name="c", source=src, min_chars=40, description="x", tasks=("MaskedSpan",))).cache_key == base.cache_key
+    assert (
+        Corpus(
+            CorpusSpec(name="c", source=src, min_chars=40, description="x", tasks=("MaskedSpan",))
+        ).cache_key
+        == base.cache_key
+    )
     assert Corpus(CorpusSpec(name="c", source=src, min_chars=41)).cache_key != base.cache_key
     assert Corpus(CorpusSpec(name="c", source=src, min_chars=40, version=1)).cache_key != base.cache_key
 
@@ -142,7 +147,9 @@ def test_concurrent_builders_share_one_index(tmp_path):
     with ctx.Pool(3) as pool:
         sizes = pool.map(_length, [spec] * 3)
     assert sizes == [300, 300, 300]
-    assert [d.name for d in (tmp_path / "cache" / "index").iterdir() if d.is_dir()] == [Corpus(spec).index_path.name]
+    assert [d.name for d in (tmp_path / "cache" / "index").iterdir() if d.is_dir()] == [
+        Corpus(spec).index_path.name
+    ]
 
 
 def _length(spec: CorpusSpec) -> int:

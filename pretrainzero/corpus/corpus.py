@@ -15,7 +15,6 @@ files' paths, sizes and mtimes.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import shutil
@@ -32,15 +31,28 @@ from .stats import CorpusStats, log_once
 from .store import Store, build_store, cache_root
 
 # Fields that change the paragraphs (description, license, language and tasks do not).
-_CONTENT_FIELDS = ("name", "source", "text_field", "title_field", "hf_config", "split", "streaming",
-                   "min_chars", "max_chars", "dedup", "version")
+_CONTENT_FIELDS = (
+    "name",
+    "source",
+    "text_field",
+    "title_field",
+    "hf_config",
+    "split",
+    "streaming",
+    "min_chars",
+    "max_chars",
+    "dedup",
+    "version",
+)
 
 
 class CorpusError(ValueError):
     """A corpus that cannot produce paragraphs (empty after filtering, unreadable source)."""
 
 
-def iter_rows(spec: CorpusSpec, stats: CorpusStats, *, progress: Any = None) -> Iterator[tuple[int, int, str, str | None]]:
+def iter_rows(
+    spec: CorpusSpec, stats: CorpusStats, *, progress: Any = None
+) -> Iterator[tuple[int, int, str, str | None]]:
     """Yield kept ``(doc, piece, text, title)`` rows in order, counting everything into ``stats``.
 
     Raises :class:`CorpusError` at the end of a pass that kept nothing.
@@ -103,11 +115,15 @@ class Corpus:
         name, _, rest = str(paragraph_id).rpartition(":")
         name, _, doc = name.rpartition(":")
         if name != self.spec.name or not doc.isdigit() or not rest.isdigit():
-            raise KeyError(f"{paragraph_id!r} is not a paragraph id of corpus {self.spec.name!r} "
-                           f"(expected '{self.spec.name}:<doc>:<piece>')")
+            raise KeyError(
+                f"{paragraph_id!r} is not a paragraph id of corpus {self.spec.name!r} "
+                f"(expected '{self.spec.name}:<doc>:<piece>')"
+            )
         found = (self._store or self._ensure_store()).find(int(doc), int(rest))
         if found is None:
-            raise KeyError(f"paragraph {paragraph_id!r} is not in corpus {self.spec.name!r} (filtered out or out of range)")
+            raise KeyError(
+                f"paragraph {paragraph_id!r} is not in corpus {self.spec.name!r} (filtered out or out of range)"
+            )
         return found
 
     # -- access --------------------------------------------------------------------------------
@@ -135,7 +151,9 @@ class Corpus:
         if i < 0:
             i += store.n
         if not 0 <= i < store.n:
-            raise IndexError(f"paragraph index {i} out of range for corpus {self.spec.name!r} ({store.n} paragraphs)")
+            raise IndexError(
+                f"paragraph index {i} out of range for corpus {self.spec.name!r} ({store.n} paragraphs)"
+            )
         return self._paragraph(*store.row(i))
 
     @property
@@ -156,7 +174,9 @@ class Corpus:
         """Hash of the spec's content fields and the source files' paths, sizes and mtimes."""
         if self._key is None:
             content = {f: getattr(self.spec, f) for f in _CONTENT_FIELDS}
-            payload = json.dumps({"spec": content, "source": fingerprint(self.spec)}, sort_keys=True, default=list)
+            payload = json.dumps(
+                {"spec": content, "source": fingerprint(self.spec)}, sort_keys=True, default=list
+            )
             self._key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
         return self._key
 
@@ -239,8 +259,3 @@ def _prune_stale(current: Path) -> None:
         if other.is_dir() and other != current:
             shutil.rmtree(other, ignore_errors=True)
             (other.parent.parent / "locks" / f"{other.name}.lock").unlink(missing_ok=True)
-
-
-def spec_with(spec: CorpusSpec, **changes: Any) -> CorpusSpec:
-    """``dataclasses.replace`` for specs (re-validates)."""
-    return dataclasses.replace(spec, **changes)

@@ -92,7 +92,9 @@ def _register_envs(spec: CorpusSpec) -> None:
     register_corpus_envs(spec)
 
 
-def register_corpus(name: str, source: str | tuple[str, ...] | list[str], text_field: str = "text", **fields: Any) -> CorpusSpec:
+def register_corpus(
+    name: str, source: str | tuple[str, ...] | list[str], text_field: str = "text", **fields: Any
+) -> CorpusSpec:
     """Declare a corpus and register its Gymnasium env ids; returns the validated spec.
 
     Example: ``register_corpus("my-notes", source="notes/*.jsonl", text_field="body", min_chars=100)``.
@@ -159,7 +161,11 @@ def get_spec(name: str) -> CorpusSpec:
         return _REGISTRY[name]
     except KeyError:
         hint = difflib.get_close_matches(str(name), list(_REGISTRY), n=3)
-        extra = f"; did you mean {', '.join(map(repr, hint))}?" if hint else f"; registered: {', '.join(sorted(_REGISTRY)) or 'none'}"
+        extra = (
+            f"; did you mean {', '.join(map(repr, hint))}?"
+            if hint
+            else f"; registered: {', '.join(sorted(_REGISTRY)) or 'none'}"
+        )
         raise UnknownCorpusError(f"unknown corpus {name!r}{extra}") from None
 
 
@@ -196,7 +202,18 @@ def spec_as_yaml(spec: CorpusSpec) -> str:
 
 
 __all__ = [
-    "UnknownCorpusError", "default_add_dir", "env_path_dirs", "get_corpus", "get_spec", "list_corpora",
-    "load_builtin_corpora", "load_corpus_yaml", "read_corpus_yaml", "register_corpus", "register_spec",
-    "spec_as_yaml", "unregister_corpus", "user_env_dir",
+    "UnknownCorpusError",
+    "default_add_dir",
+    "env_path_dirs",
+    "get_corpus",
+    "get_spec",
+    "list_corpora",
+    "load_builtin_corpora",
+    "load_corpus_yaml",
+    "read_corpus_yaml",
+    "register_corpus",
+    "register_spec",
+    "spec_as_yaml",
+    "unregister_corpus",
+    "user_env_dir",
 ]

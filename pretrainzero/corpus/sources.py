@@ -42,7 +42,9 @@ def resolve_files(spec: CorpusSpec) -> list[Path]:
             paths = [Path(p) for p in glob.glob(pattern, recursive=True)]
             paths = [p for p in paths if p.is_file()]
             if not paths:
-                raise FileNotFoundError(f"corpus {spec.name!r}: no file matches source {source!r} (cwd {os.getcwd()})")
+                raise FileNotFoundError(
+                    f"corpus {spec.name!r}: no file matches source {source!r} (cwd {os.getcwd()})"
+                )
         else:
             path = Path(pattern)
             if not path.is_file():
@@ -265,11 +267,15 @@ def _hf_records(spec: CorpusSpec, stats: CorpusStats) -> Iterator[Record]:
     import datasets
 
     local = _local_dataset_dir(spec)
-    if local is not None and any((local / f).exists() for f in ("dataset_info.json", "dataset_dict.json", "state.json")):
+    if local is not None and any(
+        (local / f).exists() for f in ("dataset_info.json", "dataset_dict.json", "state.json")
+    ):
         ds = datasets.load_from_disk(str(local))
         if isinstance(ds, datasets.DatasetDict):
             if spec.split not in ds:
-                raise ValueError(f"corpus {spec.name!r}: split {spec.split!r} not in {local} (has {list(ds)})")
+                raise ValueError(
+                    f"corpus {spec.name!r}: split {spec.split!r} not in {local} (has {list(ds)})"
+                )
             ds = ds[spec.split]
         if spec.streaming:
             ds = ds.to_iterable_dataset()

@@ -58,7 +58,9 @@ class CorpusSpec:
         if isinstance(self.source, list):
             object.__setattr__(self, "source", tuple(self.source))
         if isinstance(self.tasks, (list, str)):
-            object.__setattr__(self, "tasks", (self.tasks,) if isinstance(self.tasks, str) else tuple(self.tasks))
+            object.__setattr__(
+                self, "tasks", (self.tasks,) if isinstance(self.tasks, str) else tuple(self.tasks)
+            )
         _check_source(self.source)
         _check_str("text_field", self.text_field, empty=False)
         for name in ("title_field", "hf_config"):
@@ -141,11 +143,18 @@ def _check_source(source: object) -> None:
         bad = [i for i, t in enumerate(source) if not isinstance(t, str)]
         if bad:
             raise ValueError(f"source: in-memory texts must be strings (item {bad[0]} is not)")
+        if all("\n" not in t and len(t) < 300 and _suffix(t) in FILE_SUFFIXES for t in source):
+            raise ValueError(
+                f"source: a list is read as in-memory texts, but {list(source)[:3]} look like file paths; "
+                "give one path or glob string instead, e.g. 'data/*.jsonl'"
+            )
         return
     if not isinstance(source, str) or not source.strip():
         raise ValueError(f"source must be a non-empty string or a tuple of texts, got {source!r}")
     if source.startswith("hf:") and not source[3:].strip():
-        raise ValueError("source 'hf:' needs a dataset id or a local dataset folder, e.g. 'hf:wikimedia/wikipedia'")
+        raise ValueError(
+            "source 'hf:' needs a dataset id or a local dataset folder, e.g. 'hf:wikimedia/wikipedia'"
+        )
     if source.startswith("package:"):
         rest = source[len("package:") :]
         if "/" not in rest or not rest.split("/", 1)[0] or not rest.split("/", 1)[1]:
@@ -160,7 +169,9 @@ def _check_source(source: object) -> None:
         pattern = source
     suffix = _suffix(pattern)
     if suffix and not any(ch in suffix for ch in "*?[") and suffix not in FILE_SUFFIXES:
-        raise ValueError(f"source {source!r}: unsupported file type {suffix!r} (supported: {' '.join(FILE_SUFFIXES)})")
+        raise ValueError(
+            f"source {source!r}: unsupported file type {suffix!r} (supported: {' '.join(FILE_SUFFIXES)})"
+        )
 
 
 def _suffix(pattern: str) -> str:

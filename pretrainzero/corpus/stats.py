@@ -50,7 +50,9 @@ class CorpusStats:
 
     def summary(self, name: str, source: str, text_field: str = "text") -> str:
         """One line: what was kept, split and skipped."""
-        parts = [f"corpus {name!r} (source {source}): {self.paragraphs:,} paragraphs from {self.documents:,} documents"]
+        parts = [
+            f"corpus {name!r} (source {source}): {self.paragraphs:,} paragraphs from {self.documents:,} documents"
+        ]
         skipped = [f"{getattr(self, k):,} {label}" for k, label in _SKIPS.items() if getattr(self, k)]
         if skipped:
             parts.append("skipped " + ", ".join(skipped).replace("the text field", f"field {text_field!r}"))

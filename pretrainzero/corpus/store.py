@@ -68,8 +68,12 @@ def build_store(
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=final.name + ".tmp-", dir=final.parent))
     try:
-        cols = _Columns(tmp, {"offsets.i64": "<i8", "docs.i64": "<i8", "pieces.i32": "<i4", "titles.i64": "<i8"})
-        offsets, docs, pieces, titles = (cols.buffers[k] for k in ("offsets.i64", "docs.i64", "pieces.i32", "titles.i64"))
+        cols = _Columns(
+            tmp, {"offsets.i64": "<i8", "docs.i64": "<i8", "pieces.i32": "<i4", "titles.i64": "<i8"}
+        )
+        offsets, docs, pieces, titles = (
+            cols.buffers[k] for k in ("offsets.i64", "docs.i64", "pieces.i32", "titles.i64")
+        )
         last_title: str | None = None
         t0 = t1 = -1
         with open(tmp / "text.bin", "wb") as text_f, open(tmp / "titles.bin", "wb") as title_f:
@@ -122,14 +126,20 @@ class Store:
         self.stats = CorpusStats.from_dict(self.meta["stats"])
         arrays = {
             name: np.asarray(np.memmap(path / name, dtype=dtype, mode="r"))  # plain views of the file maps
-            for name, dtype in (("offsets.i64", "<i8"), ("docs.i64", "<i8"), ("pieces.i32", "<i4"), ("titles.i64", "<i8"))
+            for name, dtype in (
+                ("offsets.i64", "<i8"),
+                ("docs.i64", "<i8"),
+                ("pieces.i32", "<i4"),
+                ("titles.i64", "<i8"),
+            )
         }
         if len(arrays["docs.i64"]) != self.n or len(arrays["offsets.i64"]) != self.n + 1:
             raise ValueError(f"index {path} is damaged (array lengths disagree with meta.json); delete it")
         self._docs_array = arrays["docs.i64"]  # for searchsorted
         # memoryviews index to Python ints ~5x faster than numpy scalars; still backed by the file map
         self._offsets, self._docs, self._pieces, self._titles = (
-            memoryview(arrays[k]) for k in ("offsets.i64", "docs.i64", "pieces.i32", "titles.i64"))
+            memoryview(arrays[k]) for k in ("offsets.i64", "docs.i64", "pieces.i32", "titles.i64")
+        )
         self._text_fd: int | None = os.open(path / "text.bin", os.O_RDONLY)
         self._title_fd: int | None = os.open(path / "titles.bin", os.O_RDONLY)
 
