@@ -163,10 +163,13 @@ def test_env_path_folders_are_loaded_by_builtin_loading(tmp_path, data, monkeypa
     folder.mkdir()
     (folder / "x.yaml").write_text(f"name: reg-x\nsource: {data}\ntext_field: body\nmin_chars: 20\n")
     (folder / "broken.yaml").write_text("name: BAD\nsource: a.jsonl\n")
+    user = tmp_path / "config" / "pretrainzero" / "envs"  # XDG_CONFIG_HOME points at tmp_path/config
+    user.mkdir(parents=True)
+    (user / "api.yml").write_text(f"- name: reg-api\n  source: {data}\n  text_field: body\n")
     monkeypatch.setenv("PRETRAINZERO_ENV_PATH", os.pathsep.join([str(tmp_path / "missing"), str(folder)]))
     with pytest.warns(UserWarning, match=r"skipped corpus file .*broken\.yaml"):
         pretrainzero.corpus.load_builtin_corpora()
-    assert "reg-x" in [s.name for s in list_corpora()]
+    assert {"reg-x", "reg-api"} <= {s.name for s in list_corpora()}
     assert {"wiki-vital-en", "wiki-vital-fr", "wiki-vital-es", "wikipedia-en"} <= {
         s.name for s in list_corpora()
     }

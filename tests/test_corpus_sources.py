@@ -36,6 +36,18 @@ def test_jsonl_source_reads_field_and_title(tmp_path):
     assert [p.id for p in paras] == ["t:0:0", "t:1:0", "t:2:0"]
 
 
+def test_gzip_and_byte_order_mark(tmp_path):
+    import gzip
+
+    with gzip.open(tmp_path / "a.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write("\ufeff" + json.dumps({"text": prose(0)}) + "\n")
+    (tmp_path / "b.txt.gz").write_bytes(gzip.compress(("\ufeff" + prose(1)).encode()))
+    (tmp_path / "c.json").write_bytes(b"\xef\xbb\xbf" + json.dumps([prose(2)]).encode())
+    corpus = Corpus(spec(str(tmp_path / "*")))
+    assert texts(corpus) == [prose(0), prose(1), prose(2)]
+    assert corpus.stats.bad_input == 0
+
+
 def test_glob_reads_files_in_sorted_order_and_numbers_docs_across_files(tmp_path):
     (tmp_path / "b.jsonl").write_text(json.dumps({"text": prose(2)}) + "\n")
     (tmp_path / "a.jsonl").write_text(

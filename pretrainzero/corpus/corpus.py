@@ -158,7 +158,9 @@ class Corpus:
 
     @property
     def stats(self) -> CorpusStats:
-        """Counts of the full pass (builds the index if needed)."""
+        """Counts of a full pass: the index's, or a finished iteration's (else builds the index)."""
+        if self._store is None and self._stream_stats is not None:
+            return self._stream_stats
         return self._ensure_store().stats
 
     def summary(self) -> str:

@@ -9,8 +9,9 @@ fixed when a broken record is repaired or removed upstream.
 Bad input policy: a jsonl line that is not a JSON object is ``malformed``; a record with
 undecodable UTF-8 bytes is skipped as ``undecodable`` (a ``.json`` file, parsed whole, is
 decoded with replacement characters and counted once); a record without a string
-``text_field`` is ``missing_field``. Files are read in sorted path order; ``.json`` files are
-parsed whole (use jsonl or parquet for large data); everything else streams.
+``text_field`` is ``missing_field``. Files are read in sorted path order (``*.gz`` gunzipped on
+the fly, a UTF-8 byte-order mark ignored); ``.json`` files are parsed whole (use jsonl or parquet
+for large data); everything else streams.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from .spec import FILE_SUFFIXES, CorpusSpec
+from .spec import ALL_SUFFIXES, CorpusSpec, file_suffix
 from .stats import CorpusStats
 
 Record = tuple[str, str | None] | None
@@ -51,10 +52,10 @@ def resolve_files(spec: CorpusSpec) -> list[Path]:
                 raise FileNotFoundError(f"corpus {spec.name!r}: source file {source!r} does not exist")
             paths = [path]
     for path in paths:
-        if path.suffix.lower() not in FILE_SUFFIXES:
+        if file_suffix(str(path)) not in ALL_SUFFIXES:
             raise ValueError(
-                f"corpus {spec.name!r}: unsupported file type {path.suffix!r} for {path} "
-                f"(supported: {' '.join(FILE_SUFFIXES)})"
+                f"corpus {spec.name!r}: unsupported file type {file_suffix(str(path))!r} for {path} "
+                f"(supported: {' '.join(ALL_SUFFIXES)})"
             )
     return sorted(paths, key=lambda p: str(p))
 
@@ -120,7 +121,7 @@ def iter_records(spec: CorpusSpec, stats: CorpusStats) -> Iterator[Record]:
     files = resolve_files(spec)
     stats.files = len(files)
     for path in files:
-        suffix = path.suffix.lower()
+        suffix = file_suffix(str(path)).removesuffix(".gz")
         if suffix == ".jsonl":
             yield from _jsonl_records(path, spec, stats)
         elif suffix == ".json":
@@ -156,13 +157,22 @@ def _from_record(record: Any, spec: CorpusSpec, stats: CorpusStats, key: str | N
     return text, title if isinstance(title, str) else None
 
 
+def _open(path: Path) -> IO[bytes]:
+    """Binary reader, transparently gunzipping ``*.gz``."""
+    if path.name.lower().endswith(".gz"):
+        import gzip
+
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
 def _jsonl_records(path: Path, spec: CorpusSpec, stats: CorpusStats) -> Iterator[Record]:
-    with open(path, "rb") as f:
+    with _open(path) as f:
         for raw in f:
             if not raw.strip():
                 continue
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8").lstrip("\ufeff")  # tolerate a byte-order mark
             except UnicodeDecodeError:
                 stats.undecodable += 1
                 yield None
@@ -182,9 +192,10 @@ def _malformed(stats: CorpusStats) -> None:
 
 
 def _json_records(path: Path, spec: CorpusSpec, stats: CorpusStats) -> Iterator[Record]:
-    raw = path.read_bytes()
+    with _open(path) as f:
+        raw = f.read()
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         stats.undecodable += 1
         text = raw.decode("utf-8", errors="replace")
@@ -226,10 +237,10 @@ def _text_records(path: Path, *, markdown: bool, stats: CorpusStats) -> Iterator
     block: list[str] = []
     bad = False
     in_fence = False
-    with open(path, "rb") as f:
+    with _open(path) as f:
         for raw in f:
             try:
-                line = raw.decode("utf-8").strip()
+                line = raw.decode("utf-8").lstrip("\ufeff").strip()
             except UnicodeDecodeError:
                 bad, line = True, "\ufffd"
             if markdown and line.startswith(("```", "~~~")):

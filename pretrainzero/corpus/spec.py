@@ -8,7 +8,8 @@ Source forms:
 
 * ``"hf:<dataset id>"`` (Hub id, streamed by default) or ``"hf:<local dir>"`` (a
   ``save_to_disk`` folder or a folder of data files);
-* a file path or glob (``.jsonl .json .parquet .txt .md``; ``**`` recurses);
+* a file path or glob (``.jsonl .json .parquet .txt .md``, text formats also ``.gz``; ``**``
+  recurses);
 * ``"package:<module or distribution>/<relative glob>"``: data inside an installed package;
 * a tuple of texts held in memory (one document each; handy for tests).
 """
@@ -25,6 +26,8 @@ NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 TASK_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 DEFAULT_TASKS: tuple[str, ...] = ("MaskedSpan", "NextToken", "MaskGeneration", "ActiveMasking")
 FILE_SUFFIXES: tuple[str, ...] = (".jsonl", ".json", ".parquet", ".txt", ".md")
+# Text formats may also be gzip-compressed ("x.jsonl.gz").
+ALL_SUFFIXES: tuple[str, ...] = FILE_SUFFIXES + tuple(s + ".gz" for s in FILE_SUFFIXES if s != ".parquet")
 MAX_NAME_LEN = 64
 
 
@@ -143,7 +146,7 @@ def _check_source(source: object) -> None:
         bad = [i for i, t in enumerate(source) if not isinstance(t, str)]
         if bad:
             raise ValueError(f"source: in-memory texts must be strings (item {bad[0]} is not)")
-        if all("\n" not in t and len(t) < 300 and _suffix(t) in FILE_SUFFIXES for t in source):
+        if all("\n" not in t and len(t) < 300 and file_suffix(t) in ALL_SUFFIXES for t in source):
             raise ValueError(
                 f"source: a list is read as in-memory texts, but {list(source)[:3]} look like file paths; "
                 "give one path or glob string instead, e.g. 'data/*.jsonl'"
@@ -167,16 +170,22 @@ def _check_source(source: object) -> None:
         return
     else:
         pattern = source
-    suffix = _suffix(pattern)
-    if suffix and not any(ch in suffix for ch in "*?[") and suffix not in FILE_SUFFIXES:
+    suffix = file_suffix(pattern)
+    if suffix and not any(ch in suffix for ch in "*?[") and suffix not in ALL_SUFFIXES:
         raise ValueError(
-            f"source {source!r}: unsupported file type {suffix!r} (supported: {' '.join(FILE_SUFFIXES)})"
+            f"source {source!r}: unsupported file type {suffix!r} (supported: {' '.join(ALL_SUFFIXES)})"
         )
 
 
-def _suffix(pattern: str) -> str:
-    base = pattern.replace("\\", "/").rsplit("/", 1)[-1]
-    return "." + base.rsplit(".", 1)[1].lower() if "." in base else ""
+def file_suffix(path: str) -> str:
+    """Lower-case type suffix of a path or glob, with ``.gz`` kept: "a/b.JSONL.gz" -> ".jsonl.gz"."""
+    base = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    parts = base.split(".")
+    if len(parts) < 2:
+        return ""
+    if parts[-1] == "gz" and len(parts) >= 3:
+        return f".{parts[-2]}.gz"
+    return "." + parts[-1]
 
 
 def _check_str(name: str, value: object, *, empty: bool) -> None:
