@@ -98,6 +98,14 @@ def test_txt_blocks_join_wrapped_lines(tmp_path):
     ]
 
 
+def test_txt_long_lines_stay_separate_paragraphs(tmp_path):
+    long_lines = [prose(i) + " " + prose(i + 50) + " " + prose(i + 99) for i in range(3)]  # > 200 chars
+    path = tmp_path / "dump.txt"
+    path.write_text("\n".join(long_lines) + "\n")
+    assert [p.id for p in Corpus(spec(str(path)))] == ["t:0:0", "t:0:1", "t:0:2"]
+    assert texts(Corpus(spec(str(path)))) == long_lines
+
+
 def test_markdown_headings_become_titles_and_code_is_skipped(tmp_path):
     path = tmp_path / "notes.md"
     path.write_text(
@@ -191,17 +199,15 @@ def test_bad_input_is_skipped_counted_and_summarised(tmp_path):
         assert part in line
 
 
-def test_undecodable_bytes_in_txt_skip_only_that_block(tmp_path):
+def test_undecodable_lines_in_txt_are_dropped_and_counted(tmp_path):
     path = tmp_path / "x.txt"
-    path.write_bytes(
-        prose(0).encode()
-        + b"\n\nbroken \xff\xfe block that is long enough to be kept otherwise\n\n"
-        + prose(1).encode()
-        + b"\n"
-    )
+    bad_line = b"broken \xff\xfe line that is long enough to be kept otherwise"
+    blocks = [prose(0).encode(), bad_line, prose(1).encode() + b"\n" + bad_line, prose(2).encode()]
+    path.write_bytes(b"\n\n".join(blocks))
     corpus = Corpus(spec(str(path)))
-    assert texts(corpus) == [prose(0), prose(1)]
-    assert corpus.stats.undecodable == 1
+    assert [p.id for p in corpus] == ["t:0:0", "t:2:0", "t:3:0"]  # the all-bad block is record 1
+    assert texts(corpus) == [prose(0), prose(1), prose(2)]
+    assert corpus.stats.undecodable == 2
 
 
 def test_empty_corpus_error_names_source_and_reason(tmp_path):

@@ -231,42 +231,60 @@ def _parquet_records(path: Path, spec: CorpusSpec, stats: CorpusStats) -> Iterat
             yield _from_record(row, spec, stats)
 
 
+_MAX_BLOCK_CHARS = 1_000_000  # a file without blank lines still streams, in blocks of this size
+_WRAPPED_LINE_CHARS = 200  # lines up to this long are hard-wrapped prose; longer ones are paragraphs
+
+
 def _text_records(path: Path, *, markdown: bool, stats: CorpusStats) -> Iterator[Record]:
-    """Blank-line-separated blocks; hard-wrapped lines are joined. Markdown headings become titles."""
+    """Blank-line-separated blocks of a txt/md file, one record each.
+
+    A block of short lines is hard-wrapped prose and its lines are joined with spaces; a block with
+    a line over 200 characters is a one-paragraph-per-line dump and keeps its line breaks. In
+    Markdown, headings become the title of the blocks below them and fenced code is skipped. An
+    undecodable line is dropped and counted; the rest of its block is kept.
+    """
     title: str | None = None
     block: list[str] = []
-    bad = False
-    in_fence = False
+    size = 0
+    bad = in_fence = False
+
+    def flush() -> Record:
+        nonlocal block, size, bad
+        record = _block(block, title) if block else None  # None: the block held only bad lines
+        block, size, bad = [], 0, False
+        return record
+
     with _open(path) as f:
         for raw in f:
             try:
                 line = raw.decode("utf-8").lstrip("\ufeff").strip()
             except UnicodeDecodeError:
-                bad, line = True, "\ufffd"
+                stats.undecodable += 1
+                bad = True
+                continue
             if markdown and line.startswith(("```", "~~~")):
                 in_fence = not in_fence
                 continue
             if markdown and (in_fence or line.startswith("#")):
-                if line.startswith("#") and not in_fence:
-                    if block:
-                        yield _block(block, title, bad, stats)
-                        block, bad = [], False
+                if not in_fence:
+                    if block or bad:
+                        yield flush()
                     title = line.lstrip("#").strip() or None
                 continue
             if line:
                 block.append(line)
-            elif block:
-                yield _block(block, title, bad, stats)
-                block, bad = [], False
-    if block:
-        yield _block(block, title, bad, stats)
+                size += len(line)
+                if size >= _MAX_BLOCK_CHARS:
+                    yield flush()
+            elif block or bad:
+                yield flush()
+    if block or bad:
+        yield flush()
 
 
-def _block(lines: list[str], title: str | None, bad: bool, stats: CorpusStats) -> Record:
-    if bad:
-        stats.undecodable += 1
-        return None
-    return " ".join(lines), title
+def _block(lines: list[str], title: str | None) -> Record:
+    wrapped = max(map(len, lines)) <= _WRAPPED_LINE_CHARS
+    return (" " if wrapped else "\n").join(lines), title
 
 
 def _local_dataset_dir(spec: CorpusSpec) -> Path | None:
