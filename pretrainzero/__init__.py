@@ -18,6 +18,7 @@ from .corpus import (
     load_corpus_yaml,
     register_corpus,
 )
+from .envs import list_envs, make_vec
 from .types import Paragraph
 
 __all__ = [
@@ -27,7 +28,9 @@ __all__ = [
     "__version__",
     "get_corpus",
     "list_corpora",
+    "list_envs",
     "load_corpus_yaml",
+    "make_vec",
     "register_corpus",
 ]
 

@@ -89,6 +89,8 @@ class CorpusEnv(gymnasium.Env[str, str]):
         self._obs = ""
         self._done = True
         self._paragraphs: dict[int, Paragraph] = {}
+        self._stream: EpisodeRng | None = None  # episode-seed stream, keyed at each seeding
+        self._size = 0  # len(corpus), known after the first reset
 
     @property
     def corpus(self) -> Any:
@@ -111,25 +113,32 @@ class CorpusEnv(gymnasium.Env[str, str]):
                 self._paragraphs[index] = p
         return p
 
-    def _episode(self, seed: int | None, options: dict[str, Any] | None) -> tuple[int, int, int | None]:
+    def _episode(self, seed: int | None, options: dict[str, Any] | None) -> tuple[int, int, int]:
         """Seed the env and return ``(episode seed, paragraph index, mask seed)``.
 
         ``options``: ``seed`` (episode seed to rebuild), ``paragraph_id`` or ``index``.
+        Episode seeds come from a stream keyed by one ``np_random`` draw at each seeding: a
+        numpy draw per episode would cost more than the rest of ``reset``.
         """
-        super().reset(seed=seed)
-        options = options or {}
-        corpus = self.corpus
-        episode_seed = options.get("seed")
+        if seed is not None or self._stream is None:
+            super().reset(seed=seed)
+            self._stream = EpisodeRng(int(self.np_random.bit_generator.random_raw()))
+        n = self._size or self._load_size()
+        episode_seed = options.get("seed") if options else None
         if episode_seed is None:
-            episode_seed = int(self.np_random.bit_generator.random_raw()) >> 1  # int64-safe
-        episode_seed = int(episode_seed)
-        rng = EpisodeRng(episode_seed)
-        index = rng.integers(len(corpus))  # drawn even when overridden: keeps the mask seed fixed
-        if options.get("paragraph_id") is not None:
-            index = corpus.index_of(options["paragraph_id"])
-        elif options.get("index") is not None:
-            index = int(options["index"]) % len(corpus)
-        return episode_seed, index, rng.next_u64()
+            episode_seed = self._stream.next_u64() >> 1  # int64-safe for vector-env info arrays
+        rng = EpisodeRng(int(episode_seed))
+        index = rng.integers(n)  # drawn even when overridden: keeps the mask seed fixed
+        if options:
+            if options.get("paragraph_id") is not None:
+                index = self.corpus.index_of(options["paragraph_id"])
+            elif options.get("index") is not None:
+                index = int(options["index"]) % n
+        return int(episode_seed), index, rng.next_u64()
+
+    def _load_size(self) -> int:
+        self._size = len(self.corpus)
+        return self._size
 
     def _start(self, obs: str) -> str:
         self._obs = obs

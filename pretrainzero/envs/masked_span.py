@@ -58,12 +58,16 @@ class MaskedSpanEnv(CorpusEnv):
     def _mask(self, seed: int | None, options: dict[str, Any] | None) -> tuple[Paragraph, int, MaskedExample]:
         """The episode's paragraph and target; skips paragraphs the masker finds no target in."""
         episode_seed, index, mask_seed = self._episode(seed, options)
-        corpus = self.corpus
+        paragraph = self.paragraph(index)
+        example = self.masker(paragraph.text, EpisodeRng(mask_seed))
+        if example is not None and answerable(example.answer):  # the usual case, kept short
+            return paragraph, episode_seed, example
         pinned = bool(options) and (
             options.get("paragraph_id") is not None or options.get("index") is not None
         )
-        for k in range(1 if pinned else min(MAX_SKIPS, len(corpus))):
-            paragraph = self.paragraph((index + k) % len(corpus))
+        n = len(self.corpus)
+        for k in range(1 if pinned else min(MAX_SKIPS, n)):
+            paragraph = self.paragraph((index + k) % n)
             rng = EpisodeRng(mask_seed)
             for _ in range(MAX_REDRAWS):
                 example = self.masker(paragraph.text, rng)
