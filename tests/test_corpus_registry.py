@@ -221,3 +221,10 @@ def test_cli_show_and_index(data, capsys):
     assert "5 paragraphs from 5 documents" in out and "index:" in out
     assert main(["corpus", "show", "reg-x", "-n", "0"]) == 0
     assert "5 paragraphs" in capsys.readouterr().out
+
+
+def test_unknown_task_is_rejected_and_nothing_is_registered(data):
+    pytest.importorskip("pretrainzero.envs.registration")
+    with pytest.raises(ValueError, match="unknown task"):
+        register_corpus("reg-x", source=str(data), text_field="body", tasks=("NoSuchTask",))
+    assert "reg-x" not in {s.name for s in list_corpora()}

@@ -74,11 +74,11 @@ def _absolute_source(source: Any, base: Path) -> Any:
 
 def register_spec(spec: CorpusSpec) -> CorpusSpec:
     """Add ``spec`` to the registry (replacing one of the same name) and register its env ids."""
+    _register_envs(spec)  # first: a spec the env layer rejects (e.g. unknown task) is not kept
     old = _REGISTRY.get(spec.name)
     if old is not None and old != spec:
         logger.info("corpus %r redefined (source %s)", spec.name, spec.describe_source())
     _REGISTRY[spec.name] = spec
-    _register_envs(spec)
     return spec
 
 
