@@ -1,0 +1,97 @@
+"""`pretrainzero eval`: run benchmarks under a protocol and write results JSON + per-sample JSONL.
+
+    pretrainzero eval --model smollm2-135m --benchmarks gsm8k,aime25 --protocol pz-0shot-boxed \\
+        --limit 50 --max-new-tokens 512 --out runs/eval
+
+An interrupted run resumes from ``<out>/cache/`` (or ``--cache-dir``) without regenerating
+finished samples. Bad input (unknown benchmark or protocol, missing data, bad backend options)
+prints one line and exits with status 2. torch is imported only when a run starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "eval", help="evaluate a model on benchmarks under a frozen protocol",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="alias (smollm2-135m), local checkpoint dir, HF id, or the "
+                                                  "served model name for --backend openai")
+    p.add_argument("--model-name", default=None, help="display name for the row id (default: derived from --model)")
+    p.add_argument("--benchmarks", required=True, help="comma-separated benchmark ids, e.g. gsm8k,mmlu")
+    p.add_argument("--protocol", required=True, help="protocol id, e.g. pz-0shot-boxed")
+    p.add_argument("--backend", default="transformers", choices=("transformers", "vllm", "openai"))
+    p.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--route", default="auto", choices=("auto", "chat", "completions"),
+                   help="openai: chat route for chat prompts, completions for text (auto), or force one")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="env var holding the API key (openai)")
+    p.add_argument("--concurrency", type=int, default=8, help="parallel requests (openai)")
+    p.add_argument("--data-dir", default=None, help="folder with the official benchmark files")
+    p.add_argument("--limit", type=int, default=None, help="evaluate the first N questions (recorded as a subset)")
+    p.add_argument("--k", type=int, default=None, help="samples per question (mean@k); default: the protocol's")
+    p.add_argument("--max-new-tokens", type=int, default=None,
+                   help="override the protocol's budget (recorded as a protocol deviation)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    p.add_argument("--seed", type=int, default=None, help="run seed (default: the protocol's)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (transformers backend)")
+    p.add_argument("--out", default="runs/eval", help="output folder for <id>.json and samples/<id>.jsonl")
+    p.add_argument("--cache-dir", default=None, help="per-sample cache folder (default: <out>/cache)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _config(args: argparse.Namespace) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "model": args.model, "benchmarks": args.benchmarks, "protocol": args.protocol, "backend": args.backend,
+        "limit": args.limit, "seed": args.seed, "k": args.k, "max_new_tokens": args.max_new_tokens,
+        "batch_size": args.batch_size, "dtype": args.dtype, "data_dir": args.data_dir,
+    }
+    if args.model_name:
+        cfg["model_name"] = args.model_name
+    if args.backend == "openai":
+        cfg["base_url"] = args.base_url
+        cfg["route"] = args.route
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..eval.backends import BackendUnavailable
+    from ..eval.benchmarks import BenchmarkDataError
+    from ..eval.runner import run_evals
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    try:
+        records = run_evals(
+            _config(args), args.out, cache_dir=args.cache_dir, progress=not args.no_progress, log=log,
+            backend_options={"api_key_env": args.api_key_env, "concurrency": args.concurrency},
+        )
+    except (BenchmarkDataError, BackendUnavailable, ValueError, FileNotFoundError) as exc:
+        # One line: the first line of the message carries the what, the rest is the how-to-fix.
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    for rec in records:
+        m = rec["metrics"]
+        label = f" [{rec['subset']['label']}]" if rec.get("subset") else ""
+        dev = rec["config"].get("protocol_deviations") or []
+        print(json.dumps({"id": rec["id"], "score": round(m["score"], 4), "stderr": round(m["stderr"], 4),
+                          "miss_rate": round(m["miss_rate"], 4), "truncation_rate": round(m["truncation_rate"], 4),
+                          "subset": label.strip(" []") or None, "deviations": dev,
+                          "file": f"{args.out}/{rec['id']}.json"}))
+    return 0

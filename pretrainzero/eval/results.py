@@ -1,0 +1,186 @@
+"""Results records (lm-eval-shaped JSON, one per model × benchmark × protocol) and per-sample JSONL.
+
+The record schema is the one ``pretrainzero.leaderboard.schema.validate_record`` checks; this
+module builds it from per-generation rows and writes both files atomically (temp file in the same
+directory, then ``os.replace``), so a reader never sees half a record.
+
+Scores are fractions in [0, 1]. A benchmark scored as mean@k averages each question's k verdicts
+first; stderr is then taken across questions (the question is the unit of sampling).
+
+GPQA's authors ask that its questions not be republished in plain text, and a model's response
+can quote them; for :data:`RESTRICTED` benchmarks the samples file keeps only response hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+RESTRICTED: frozenset[str] = frozenset({"gpqa_diamond"})
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One scored generation (a line of the samples JSONL)."""
+
+    sample_id: str
+    k_index: int
+    category: str | None
+    prompt_hash: str
+    response: str | None
+    response_sha256: str
+    extracted: str | None
+    answer: str
+    score: float
+    missed: bool
+    truncated: bool
+    finish_reason: str
+    n_tokens: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def make_row(*, sample_id: str, k_index: int, category: str | None, prompt_hash: str, response: str,
+             extracted: str | None, answer: str, score: float, missed: bool, finish_reason: str, n_tokens: int,
+             restricted: bool) -> SampleRow:
+    return SampleRow(
+        sample_id=sample_id, k_index=k_index, category=category, prompt_hash=prompt_hash,
+        response=None if restricted else response,
+        response_sha256=hashlib.sha256(response.encode()).hexdigest(),
+        extracted=extracted, answer=answer, score=float(score), missed=bool(missed),
+        truncated=finish_reason == "length", finish_reason=finish_reason, n_tokens=int(n_tokens),
+    )
+
+
+def _mean_stderr(xs: Sequence[float]) -> tuple[float, float]:
+    n = len(xs)
+    mean = sum(xs) / n
+    if n < 2:
+        return mean, 0.0
+    var = sum((x - mean) ** 2 for x in xs) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def compute_metrics(rows: Sequence[SampleRow]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``(metrics, per_category)`` from scored rows: mean@k score, stderr, miss and truncation rates."""
+    if not rows:
+        raise ValueError("no scored samples")
+    by_q: dict[str, list[SampleRow]] = {}
+    for r in rows:
+        by_q.setdefault(r.sample_id, []).append(r)
+    per_q = {q: sum(r.score for r in rs) / len(rs) for q, rs in by_q.items()}
+    score, stderr = _mean_stderr(list(per_q.values()))
+    # Misses counted wrong, i.e. without the protocol's random-letter fallback (reported alongside).
+    strict = [sum(r.score * (not r.missed) for r in rs) / len(rs) for rs in by_q.values()]
+    ks = {len(rs) for rs in by_q.values()}
+    metrics = {
+        "score": score,
+        "stderr": stderr,
+        "miss_rate": sum(r.missed for r in rows) / len(rows),
+        "truncation_rate": sum(r.truncated for r in rows) / len(rows),
+        "score_misses_wrong": sum(strict) / len(strict),
+        "n_questions": len(by_q),
+        "n_generations": len(rows),
+        "k": max(ks),
+        "mean_new_tokens": sum(r.n_tokens for r in rows) / len(rows),
+    }
+    cats: dict[str, list[float]] = {}
+    for q, rs in by_q.items():
+        if rs[0].category is not None:
+            cats.setdefault(rs[0].category, []).append(per_q[q])
+    per_category = {c: {"score": sum(v) / len(v), "n": len(v)} for c, v in sorted(cats.items())}
+    return metrics, per_category
+
+
+def git_commit(repo: str | os.PathLike[str] | None = None) -> str | None:
+    """HEAD of the package's repository, with ``-dirty`` when tracked package files differ from it."""
+    root = Path(repo) if repo else Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "diff", "--quiet", "HEAD", "--", "pretrainzero"],
+                               capture_output=True, timeout=10).returncode != 0
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("-dirty" if dirty else "") if head else None
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_record(*, row_id: str, model: Mapping[str, Any], benchmark: str, subset: Mapping[str, Any] | None,
+                 protocol: Mapping[str, Any], config: Mapping[str, Any], dataset: Mapping[str, Any],
+                 decoding: Mapping[str, Any], engine: Mapping[str, Any], metrics: Mapping[str, Any],
+                 per_category: Mapping[str, Any], samples_file: str | None, notes: str | None = None,
+                 created_at: str | None = None) -> dict[str, Any]:
+    """Assemble a record in the leaderboard schema (field order as in the schema docs)."""
+    from .. import __version__
+
+    record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "id": row_id,
+        "model": dict(model),
+        "benchmark": benchmark,
+        "subset": dict(subset) if subset else None,
+        "protocol": dict(protocol),
+        "config": dict(config),
+        "dataset": dict(dataset),
+        "decoding": dict(decoding),
+        "engine": dict(engine),
+        "versions": {"pretrainzero": __version__, "python": platform.python_version()},
+        "git_commit": git_commit(),
+        "metrics": dict(metrics),
+        "per_category": dict(per_category),
+        "samples_file": samples_file,
+        "created_at": created_at or utc_now(),
+        "source": "measured",
+    }
+    if notes:
+        record["notes"] = notes
+    return record
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_results(record: Mapping[str, Any], rows: Sequence[SampleRow], out_dir: str | os.PathLike[str]) -> Path:
+    """Write ``<out>/<id>.json`` and ``<out>/<samples_file>``; samples first, so a record never
+    points at a missing file. Returns the record's path."""
+    out = Path(out_dir)
+    if record.get("samples_file"):
+        atomic_write_text(out / record["samples_file"],
+                          "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rows))
+    path = out / f"{record['id']}.json"
+    atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def read_samples(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    with Path(path).open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
