@@ -211,8 +211,12 @@ def test_cli_add_refuses_bad_sources_and_overwrites_only_with_force(tmp_path, da
     assert [p.name for p in out.iterdir()] == ["reg-cli.yaml"]  # no temporary files left
 
 
-def test_cli_show_and_index(data, capsys):
+def test_cli_show_and_index(data, capsys, monkeypatch):
     register_corpus("reg-x", source=str(data), text_field="body", min_chars=20)
+    import pretrainzero.cli.corpus as cli_corpus
+
+    small_local = cli_corpus._small_local
+    monkeypatch.setattr(cli_corpus, "_small_local", lambda spec: False)  # as for a big source
     assert main(["corpus", "show", "reg-x", "-n", "2"]) == 0
     out = capsys.readouterr().out
     assert "reg-x:0:0" in out and "reg-x:1:0" in out and "reg-x:2:0" not in out and "not indexed yet" in out
@@ -221,6 +225,10 @@ def test_cli_show_and_index(data, capsys):
     assert "5 paragraphs from 5 documents" in out and "index:" in out
     assert main(["corpus", "show", "reg-x", "-n", "0"]) == 0
     assert "5 paragraphs" in capsys.readouterr().out
+    monkeypatch.setattr(cli_corpus, "_small_local", small_local)
+    register_corpus("reg-api", source=str(data), text_field="body", min_chars=30)
+    assert main(["corpus", "show", "reg-api", "-n", "0"]) == 0  # small local source: stats right away
+    assert "5 paragraphs from 5 documents" in capsys.readouterr().out
 
 
 def test_unknown_task_is_rejected_and_nothing_is_registered(data):
