@@ -14,6 +14,7 @@ from pretrainzero.agents import OracleAgent, RandomAgent, play
 from pretrainzero.corpus import unregister_corpus
 from pretrainzero.envs import (
     ActiveMaskingEnv,
+    AnyText,
     MaskedSpanEnv,
     MaskGenerationEnv,
     NextTokenEnv,
@@ -281,11 +282,29 @@ def test_make_vec_with_oracle(toy, mode):
         envs.close()
 
 
-def test_plain_async_make_vec_explains_shared_memory(toy):
+def test_plain_async_make_vec_uses_our_shared_memory_hooks(toy):
+    sync = gymnasium.make_vec(toy["ActiveMasking"], 2, "sync")
+    plain = gymnasium.make_vec(toy["ActiveMasking"], 2, "async")  # shared memory on (the default)
+    try:
+        for seed in (0, 1):
+            obs, infos = sync.reset(seed=seed)
+            assert plain.reset(seed=seed)[0] == obs  # fresh text each reset, not a stale buffer
+            actions = OracleAgent().act(obs, infos)
+            assert plain.step(actions)[0] == sync.step(actions)[0]
+    finally:
+        sync.close()
+        plain.close()
+
+
+def test_shared_memory_slot_overflow_names_the_fix():
+    from gymnasium.vector.utils import create_shared_memory, read_from_shared_memory, write_to_shared_memory
+
+    space = AnyText(4)  # a 16-byte slot
+    memory = create_shared_memory(space, n=2)
+    write_to_shared_memory(space, 1, "ok é", memory)
+    assert read_from_shared_memory(space, memory, n=2)[1] == "ok é"
     with pytest.raises(ValueError, match="shared_memory"):
-        gymnasium.make_vec(toy["MaskedSpan"], 2, "async")
-    envs = gymnasium.make_vec(toy["MaskedSpan"], 2, "async", vector_kwargs={"shared_memory": False})
-    envs.close()
+        write_to_shared_memory(space, 0, "🙂" * 5, memory)
 
 
 def test_env_classes_take_in_memory_corpora():

@@ -24,6 +24,7 @@ from .registration import (
     resolve_env_id,
 )
 from .spaces import AnyText
+from .vector import SharedTexts  # registers AnyText's shared-memory hooks
 
 __all__ = [
     "ENV_VERSION",
@@ -38,6 +39,7 @@ __all__ = [
     "MaskedSpanEnv",
     "NextTokenEnv",
     "SequenceCorpus",
+    "SharedTexts",
     "env_id",
     "list_envs",
     "make_masker",

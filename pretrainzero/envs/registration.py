@@ -101,10 +101,10 @@ def resolve_env_id(name: str) -> str:
 
 
 def make_vec(env: str, num_envs: int = 1, vectorization_mode: str = "sync", **kwargs: Any) -> Any:
-    """``gymnasium.make_vec`` that turns shared memory off for ``async``.
+    """``gymnasium.make_vec`` that sends ``async`` observations by pipe instead of shared memory.
 
-    Gymnasium's shared-memory transport cannot carry string observations (it returns stale
-    padding for ``Text`` and raises for custom spaces), so async workers send them by pipe.
+    Plain ``gymnasium.make_vec(id, n, "async")`` works too (see :mod:`.vector`), but its
+    shared-memory slots cap an observation at 1 MiB; pipes have no cap.
     """
     if vectorization_mode == "async":
         kwargs["vector_kwargs"] = {"shared_memory": False, **kwargs.get("vector_kwargs", {})}
