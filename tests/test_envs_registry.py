@@ -39,6 +39,9 @@ def test_check_env(env_id):
         check_env(env.unwrapped)
     obs, info = env.reset(seed=0)
     assert obs in env.observation_space and info["paragraph_id"]
+    _, reward, terminated, truncated, _ = env.step("\\mask{} \\boxed{}")  # an empty mask/answer
+    # every family ends here (ActiveMasking on the invalid mask); no TimeLimit marks it truncated
+    assert (reward, terminated, truncated) == (0.0, True, False)
     env.close()
 
 

@@ -23,7 +23,8 @@ class TaskEntry:
     """How to build one env family."""
 
     entry_point: str
-    max_episode_steps: int
+    steps: int  # steps per episode, fixed by the game (so no TimeLimit wrapper: it would mark
+    # the natural end of every episode as truncated too)
     summary: str
 
 
@@ -66,7 +67,6 @@ def register_corpus_envs(spec: Any) -> list[str]:
         gymnasium.register(
             id=ids[-1],
             entry_point=entry.entry_point,
-            max_episode_steps=entry.max_episode_steps,
             kwargs={"corpus": spec.name},
         )
     return ids
