@@ -241,3 +241,19 @@ def test_hf_source_from_save_to_disk_and_local_parquet(tmp_path):
     folder.mkdir()
     ds.to_parquet(str(folder / "train-00000.parquet"))
     assert texts(Corpus(spec(f"hf:{folder}"))) == [prose(i) for i in range(5)]
+
+
+def test_hub_ids_stream_with_config_and_split(monkeypatch):
+    """The Hub itself is unreachable offline, so only the call into `datasets` is stood in for."""
+    datasets = pytest.importorskip("datasets")
+    calls = []
+
+    def fake_load_dataset(path, name=None, *, split, streaming):
+        calls.append((path, name, split, streaming))
+        rows = {"text": [prose(0), prose(1)], "title": ["A", "B"], "url": ["u", "v"]}
+        return datasets.Dataset.from_dict(rows).to_iterable_dataset()
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    corpus = Corpus(spec("hf:someone/wiki", hf_config="20231101.xx", split="train", title_field="title"))
+    assert [(p.text, p.meta["title"]) for p in corpus] == [(prose(0), "A"), (prose(1), "B")]
+    assert calls == [("someone/wiki", "20231101.xx", "train", True)]
