@@ -320,7 +320,8 @@ def train(
             status = "diverged"
             say(f"error: {nan_streak} non-finite updates in a row; stopping. Last good checkpoint: {last_ckpt}")
             break
-        if (step + 1) % recipe.save_every == 0 or step + 1 == recipe.steps:
+        # no periodic checkpoint inside a run of skipped updates: the last one stays the last good state
+        if ((step + 1) % recipe.save_every == 0 and nan_streak == 0) or step + 1 == recipe.steps:
             last_ckpt = checkpoint(step + 1)
     bar.close()
 

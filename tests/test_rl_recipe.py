@@ -1,0 +1,76 @@
+"""Recipe validation: every mistake fails before a model loads, naming the field. Run: pytest tests/test_rl_recipe.py"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pretrainzero.rl.recipe import Recipe, load_recipe, recipe_from_dict
+
+AGENTS = Path(__file__).resolve().parents[1] / "agents"
+
+
+def test_defaults_are_the_paper_settings():
+    r = Recipe()
+    assert (r.paragraphs_per_step, r.g_gen, r.g_pred) == (32, 8, 8)
+    assert (r.max_prompt_tokens, r.max_response_tokens, r.lr, r.schedule, r.steps) == (1536, 4096, 5e-7, "cosine", 2000)
+    assert r.algorithm == "dapo" and r.filter_groups and r.generator_reward == "paper" and r.mask_rule == "default"
+
+
+@pytest.mark.parametrize("path", sorted(AGENTS.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_recipes_load(path):
+    assert isinstance(load_recipe(path), Recipe)
+
+
+def test_paper_recipe_file_matches_the_paper():
+    r = load_recipe(AGENTS / "paper-qwen3-4b.yaml")
+    assert r.lr == 5e-7 and r.algorithm_kwargs == {"eps_low": 0.2, "eps_high": 0.28} and r.steps == 2000
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        ({"stpes": 3}, r"unknown recipe field 'stpes'; did you mean 'steps'"),
+        ({"sft": {"lrr": 1e-5}}, r"unknown recipe field 'sft.lrr'; did you mean 'lr'"),
+        ({"lr": "fast"}, r"'lr' must be float"),
+        ({"g_gen": 1.5}, r"'g_gen' must be int"),
+        ({"g_gen": 0}, r"g_gen must be >= 1"),
+        ({"mode": "rlhf"}, r"'mode' must be one of 'pretrainzero'"),
+        ({"generator_reward": "sigmoid"}, r"generator_reward must be one of"),
+        ({"random_masker": "entropy"}, r"random_masker must be one of"),
+        ({"algorithm": "ppoo"}, r"unknown algorithm 'ppoo'"),
+        ({"algorithm_kwargs": {"eps_hi": 0.3}}, r"bad arguments for algorithm 'dapo'"),
+        ({"predictor_reward": "bleu"}, r"predictor_reward must be one of"),
+        ({"sft": {"steps": 0}}, r"section sft: steps must be >= 1"),
+        ({"stop": "}"}, r"'stop' must be"),
+    ],
+)
+def test_invalid_fields_are_named(data, match):
+    with pytest.raises(ValueError, match=match):
+        recipe_from_dict(data)
+
+
+def test_validation_happens_before_any_model_load(tmp_path):
+    f = tmp_path / "r.yaml"
+    f.write_text("model: /does/not/exist\nlearning_rate: 1e-5\n")
+    with pytest.raises(ValueError, match="learning_rate"):  # not FileNotFoundError from the model loader
+        load_recipe(f)
+
+
+def test_overrides_and_yaml_number_forms(tmp_path):
+    f = tmp_path / "r.yaml"
+    f.write_text("lr: 5e-7\nstop: ['}']\nsft:\n  steps: 3\n")
+    r = load_recipe(f, ["steps=7", "sft.lr=1e-4", "algorithm_kwargs.eps_high=0.3", "prefill=\\boxed{"])
+    assert r.lr == 5e-7 and r.stop == ("}",) and r.steps == 7
+    assert r.sft.steps == 3 and r.sft.lr == 1e-4 and r.algorithm_kwargs == {"eps_high": 0.3}
+    assert r.prefill == "\\boxed{"
+    with pytest.raises(ValueError, match="key=value"):
+        load_recipe(f, ["steps"])
+    with pytest.raises(FileNotFoundError):
+        load_recipe(tmp_path / "missing.yaml")
+
+
+def test_recipe_is_frozen():
+    with pytest.raises(AttributeError):
+        Recipe().lr = 1.0  # type: ignore[misc]

@@ -1,0 +1,188 @@
+"""The embedded trainer end to end on the tiny real model: a user-defined algorithm, failure
+handling (all-invalid masks, NaN losses), the CLI, and SIGKILL + --resume giving bitwise the same
+weights as an uninterrupted run. Run: pytest tests/test_rl_trainer.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from pretrainzero.corpus import register_corpus
+from pretrainzero.rl.checkpoint import list_checkpoints
+from pretrainzero.rl.metrics import read_metrics
+from pretrainzero.rl.recipe import load_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+TEXTS = tuple(
+    f"Paragraph {i}. The river Seine flows through Paris, the capital of France. Paris has {i} bridges and music."
+    for i in range(60)
+)
+# random-rlpt + a toy dense reward: a random tiny model gets varied rewards, so updates are real
+LEARNING = ["mode=random-rlpt", "predictor_reward=user_algo_example:length_reward",
+            "algorithm=user_algo_example:SignedReinforce", "filter_groups=true"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    register_corpus("rl-trainer-test", source=TEXTS, min_chars=1)
+    return "rl-trainer-test"
+
+
+def recipe(tiny_model_dir, corpus, *overrides):
+    return load_recipe(ROOT / "agents" / "tiny-test.yaml", [f"model={tiny_model_dir}", f"corpus={corpus}", *overrides])
+
+
+def test_trains_with_a_user_defined_algorithm(tiny_model_dir, corpus, tmp_path):
+    from pretrainzero.rl.trainer import train
+
+    r = recipe(tiny_model_dir, corpus, *LEARNING, "steps=3", "save_every=2")
+    before = load_file(str(tiny_model_dir / "model.safetensors"))
+    res = train(r, tmp_path, progress=False, log=lambda s: None)
+    assert res.status == "completed" and res.steps_done == 3
+    rows = read_metrics(res.metrics)
+    assert [row["step"] for row in rows] == [0, 1, 2]
+    for key in ("predictor_accuracy", "predictor_reward", "generator_reward", "mask_valid_rate", "mean_span_words",
+                "filtered_group_frac", "nonzero_var_group_frac", "predictor_response_len", "entropy", "tokens_per_s",
+                "time_generate", "time_train", "loss", "grad_norm", "lr"):
+        assert key in rows[0], key
+    assert all(row["nonzero_var_group_frac"] > 0 and not row["skipped"] for row in rows)
+    assert rows[0]["lr"] == pytest.approx(1e-3)  # warm-up of 1 step reaches the peak at step 0
+    # checkpoints: the last two kept (step 2 and the final step 3), HF-loadable, optimizer state weights_only
+    assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")] == ["step-000002", "step-000003"]
+    assert res.checkpoint == tmp_path / "checkpoints" / "step-000003"
+    after = load_file(str(res.checkpoint / "model.safetensors"))
+    assert any(not torch.equal(before[k], after[k]) for k in after), "weights did not change"
+    opt = torch.load(res.checkpoint / "optimizer.pt", weights_only=True)
+    assert opt["state"] and json.loads((res.checkpoint / "state.json").read_text())["step"] == 3
+    assert res.plot is not None and res.plot.stat().st_size > 10_000
+    report = res.report.read_text()
+    assert "Status: **completed**" in report and "user_algo_example:SignedReinforce" in report
+
+
+def test_never_valid_masks_warn_and_training_continues(tiny_model_dir, corpus, tmp_path):
+    from pretrainzero.rl.trainer import train
+
+    lines = []
+    r = recipe(tiny_model_dir, corpus, "steps=2", "predictor_reward=user_algo_example:length_reward")
+    res = train(r, tmp_path, progress=False, log=lines.append)
+    rows = read_metrics(res.metrics)
+    assert res.status == "completed" and len(rows) == 2
+    assert all(row["mask_valid_rate"] == 0 and row["generator_reward"] == 0 for row in rows)
+    assert all(row["predictor_samples"] == 0 for row in rows)  # no valid mask, no predictions
+    assert res.warnings and "none of the 4 generated masks was a valid \\mask{}" in res.warnings[0]
+    assert "cold start" in res.warnings[0] and "## Warnings" in res.report.read_text()
+
+
+def test_nan_losses_skip_updates_then_stop_with_last_checkpoint_intact(tiny_model_dir, corpus, tmp_path):
+    from pretrainzero.rl.trainer import train
+
+    ok = train(recipe(tiny_model_dir, corpus, *LEARNING, "steps=2", "save_every=1"), tmp_path, progress=False,
+               log=lambda s: None)
+    good = ok.checkpoint
+    weights = (good / "model.safetensors").read_bytes()
+    bad = recipe(tiny_model_dir, corpus, *LEARNING, "steps=8", "save_every=1", "nan_patience=2",
+                 "algorithm=user_algo_example:NaNAlgorithm")
+    res = train(bad, tmp_path, resume=True, progress=False, log=lambda s: None)
+    assert res.status == "diverged"
+    rows = read_metrics(res.metrics)
+    assert [row["step"] for row in rows] == [0, 1, 2, 3]  # stopped after 2 non-finite steps in a row
+    assert [row["skipped"] for row in rows] == [False, False, True, True] and rows[-1]["loss"] is None
+    assert list_checkpoints(tmp_path / "checkpoints")[-1] == good == res.checkpoint
+    assert (good / "model.safetensors").read_bytes() == weights
+    assert "Status: **diverged**" in res.report.read_text()
+
+
+DRIVER = """
+import sys
+sys.path.insert(0, {tests!r})
+from pretrainzero.corpus import register_corpus
+from pretrainzero.rl.recipe import load_recipe
+from pretrainzero.rl.trainer import train
+register_corpus("rl-trainer-test", source={texts!r}, min_chars=1)
+r = load_recipe({recipe!r}, {overrides!r})
+res = train(r, sys.argv[1], resume="--resume" in sys.argv, progress=False)
+print("STATUS", res.status)
+"""
+
+
+def _driver(tmp_path, tiny_model_dir, overrides):
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER.format(tests=str(TESTS), texts=TEXTS, recipe=str(ROOT / "agents" / "tiny-test.yaml"),
+                                    overrides=[f"model={tiny_model_dir}", "corpus=rl-trainer-test", *overrides]))
+    return script
+
+
+def _env():
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def test_sigkill_then_resume_matches_uninterrupted_run_bitwise(tiny_model_dir, tmp_path):
+    steps = 6
+    script = _driver(tmp_path, tiny_model_dir, [*LEARNING, f"steps={steps}", "save_every=1", "keep_checkpoints=2"])
+    run = lambda out, *extra: subprocess.run([sys.executable, str(script), str(out), *extra], env=_env(),  # noqa: E731
+                                             capture_output=True, text=True, timeout=150)
+    ref = tmp_path / "ref"
+    done = run(ref)
+    assert "STATUS completed" in done.stdout, done.stderr[-2000:]
+
+    killed = tmp_path / "killed"
+    delay = random.uniform(0.0, 1.0)  # kill at an arbitrary moment after the second checkpoint
+    proc = subprocess.Popen([sys.executable, str(script), str(killed)], env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "checkpoints" / "step-000002").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "run finished before it could be killed"
+    resumed = run(killed, "--resume")
+    assert "STATUS completed" in resumed.stdout, resumed.stderr[-2000:]
+
+    a = load_file(str(ref / "checkpoints" / f"step-{steps:06d}" / "model.safetensors"))
+    b = load_file(str(killed / "checkpoints" / f"step-{steps:06d}" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), f"weights differ after SIGKILL at +{delay:.2f}s and resume"
+    ra, rb = read_metrics(ref / "metrics.jsonl"), read_metrics(killed / "metrics.jsonl")
+    assert [r["step"] for r in rb] == list(range(steps))  # no duplicated or missing steps
+    assert [r["predictor_reward"] for r in ra] == [r["predictor_reward"] for r in rb]
+    assert not list((killed / "checkpoints").glob(".tmp-*"))
+
+
+def test_cli_train_prints_where_things_are(tiny_model_dir, tmp_path):
+    data = tmp_path / "corpus.jsonl"
+    data.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))
+    envs = tmp_path / "envs"
+    envs.mkdir()
+    (envs / "cli-test.yaml").write_text(f"name: rl-cli-test\nsource: {data}\nmin_chars: 1\n")
+    env = {**_env(), "PRETRAINZERO_ENV_PATH": str(envs), "PRETRAINZERO_CACHE": str(tmp_path / "cache")}
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "pretrainzero", "train", "--recipe", str(ROOT / "agents" / "tiny-test.yaml"),
+           "--steps", "1", "--out", str(out), "--no-progress", "--set", f"model={tiny_model_dir}",
+           "--set", "corpus=rl-cli-test"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=150, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"report:     {out / 'report.md'}" in proc.stdout and "checkpoint: " in proc.stdout
+    assert (out / "checkpoints" / "step-000001" / "model.safetensors").exists() and (out / "curves.png").exists()
+    bad = subprocess.run(cmd + ["--set", "g_genn=2"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown recipe field 'g_genn'; did you mean 'g_gen'" in bad.stderr
