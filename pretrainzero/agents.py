@@ -56,6 +56,9 @@ class OracleAgent:
         return [self._one(info) for info in split_infos(infos, len(observations))]
 
     def _one(self, info: Mapping[str, Any]) -> str:
+        needed = "paragraph" if is_mask_turn(info) else "answer"
+        if needed not in info:  # a finished episode: a vector env's autoreset step ignores the action
+            return ""
         if is_mask_turn(info):
             rng = EpisodeRng(int(info.get("seed", 0)) ^ 0x5EED)
             for _ in range(8):  # skip spans that \mask{} cannot carry (unbalanced braces)

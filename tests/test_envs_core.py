@@ -282,6 +282,18 @@ def test_make_vec_with_oracle(toy, mode):
         envs.close()
 
 
+def test_vector_active_masking_across_autoresets(toy):
+    envs = gymnasium.make_vec(toy["ActiveMasking"], 2, "sync")
+    oracle, total = OracleAgent(), 0.0
+    obs, infos = envs.reset(seed=3)
+    for _ in range(6):  # mask, predict, autoreset, mask, predict, autoreset
+        obs, rewards, _, truncated, infos = envs.step(oracle.act(obs, infos))
+        total += rewards.sum()
+        assert not truncated.any()
+    envs.close()
+    assert total == 4.0
+
+
 def test_plain_async_make_vec_uses_our_shared_memory_hooks(toy):
     sync = gymnasium.make_vec(toy["ActiveMasking"], 2, "sync")
     plain = gymnasium.make_vec(toy["ActiveMasking"], 2, "async")  # shared memory on (the default)
