@@ -22,16 +22,9 @@ from .schema import validate_record
 # Config keys that `pretrainzero eval` takes as flags of the same name (hyphenated); the rest of
 # the config is passed through run_eval unchanged and shown in the dry run as JSON.
 _FLAG_KEYS = (
-    "backend",
-    "limit",
-    "seed",
-    "k",
-    "max_new_tokens",
-    "batch_size",
-    "dtype",
-    "data_dir",
-    "base_url",
-)
+    "model_name", "backend", "base_url", "route", "data_dir", "limit", "k", "max_new_tokens", "batch_size",
+    "dtype", "seed",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
