@@ -6,6 +6,7 @@ All functions are linear in the input length, so megabyte-long or adversarial co
 
 from __future__ import annotations
 
+import functools
 import re
 
 
@@ -29,6 +30,12 @@ def _remove_think_blocks(text: str) -> str:
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=16)
+def _token_re(opener: str) -> re.Pattern[str]:
+    """Structure tokens for one command: its opener, escaped braces, plain braces."""
+    return re.compile(re.escape(opener) + r"|\\[{}]|[{}]")
+
+
 def _last_command_arg(text: str, command: str) -> str | None:
     r"""Content of the last *complete* ``\command{...}`` in ``text`` (braces may nest).
 
@@ -39,7 +46,7 @@ def _last_command_arg(text: str, command: str) -> str | None:
     opener = "\\" + command + "{"
     if opener not in text:
         return None
-    token = re.compile(re.escape(opener) + r"|\\[{}]|[{}]")
+    token = _token_re(opener)
     stack: list[int] = []  # content start for command braces, -1 for plain braces
     best_start, best_end = -1, -1
     for m in token.finditer(text):
