@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,15 +21,22 @@ def run(args: argparse.Namespace) -> int:
     if args.what == "corpora":
         from pretrainzero.corpus import list_corpora
 
-        for spec in list_corpora():
-            print(f"{spec.name}\tv{spec.version}\t{','.join(spec.tasks)}\t{spec.describe_source()}")
-        return 0
-    from pretrainzero.envs.registration import list_envs
+        lines = [
+            f"{s.name}\tv{s.version}\t{','.join(s.tasks)}\t{s.describe_source()}" for s in list_corpora()
+        ]
+    else:
+        from pretrainzero.envs.registration import list_envs
 
-    for env_id in list_envs():
-        if args.corpus and not env_id.startswith(f"pretrainzero/{args.corpus}-"):
-            continue
-        if args.task and f"-{args.task}-v" not in env_id:
-            continue
-        print(env_id)
+        lines = [
+            env_id
+            for env_id in list_envs()
+            if (not args.corpus or env_id.startswith(f"pretrainzero/{args.corpus}-"))
+            and (not args.task or f"-{args.task}-v" in env_id)
+        ]
+    try:
+        if lines:
+            print("\n".join(lines))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `pretrainzero list envs | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
