@@ -94,6 +94,9 @@ def test_yaml_errors_name_the_file_and_key(tmp_path):
     bad.write_text("name: reg-x\n")
     with pytest.raises(ValueError, match="'source' is required"):
         read_corpus_yaml(bad)
+    bad.write_text("name: reg-x\nsource: ''\n")
+    with pytest.raises(ValueError, match="source must be a non-empty string"):
+        read_corpus_yaml(bad)
     bad.write_text("name: [unclosed\n")
     with pytest.raises(ValueError, match="invalid YAML"):
         read_corpus_yaml(bad)

@@ -61,8 +61,8 @@ def default_add_dir() -> Path:
 
 def _absolute_source(source: Any, base: Path) -> Any:
     """Make a relative file (or local ``hf:./dir``) source absolute against ``base``."""
-    if not isinstance(source, str) or source.startswith("package:"):
-        return source
+    if not isinstance(source, str) or not source.strip() or source.startswith("package:"):
+        return source  # left for CorpusSpec to accept or reject with its own message
     if source.startswith("hf:"):
         target = source[3:]
         if target.startswith(("./", "../", "~")) or os.path.isabs(target):
