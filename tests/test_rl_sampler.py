@@ -85,6 +85,19 @@ def test_seeded_sampling_reproducible(tiny):
     assert len({tuple(c.token_ids) for c in a}) > 1  # temperature 1 samples differ
 
 
+def test_shared_prefill_gives_the_same_samples(tiny):
+    from pretrainzero.rl.hf_sampler import TransformersSampler
+
+    model, tok = tiny
+    prompts = ["the river Seine flows through Paris " * 4, "short"]
+    p = SamplingParams(max_new_tokens=5, seed=7)
+    shared = TransformersSampler(model, tok, batch_size=6, shared_prefill=True).generate(prompts, 3, p)
+    plain = TransformersSampler(model, tok, batch_size=6, shared_prefill=False).generate(prompts, 3, p)
+    for a, b in zip(sum(shared, []), sum(plain, [])):
+        assert a.token_ids == b.token_ids
+        assert torch.allclose(torch.tensor(a.logprobs), torch.tensor(b.logprobs), atol=1e-4)
+
+
 def test_stop_string_truncates_text_and_tokens(tiny):
     from pretrainzero.rl.hf_sampler import TransformersSampler
 

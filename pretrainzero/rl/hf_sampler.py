@@ -9,6 +9,9 @@ What it takes care of, because every mistake here costs speed or correctness:
 * per-token log-probabilities of the sampled tokens under the temperature-scaled model
   distribution (before top-p truncation, i.e. what the trainer recomputes), recorded during
   generation by a logits processor that keeps one ``[batch, vocab]`` buffer instead of all scores;
+* ``shared_prefill``: the ``n`` copies of a prompt share one prefill (the prompt goes through the
+  model once and its KV cache is repeated ``n`` times), which saves ``(n-1)/n`` of the prompt
+  compute: the G predictions of one masked paragraph cost one paragraph read, not G;
 * stop strings end a sequence early; its text and tokens are cut right after the first stop
   string (the stop string is kept), ``finish_reason="stop"``; EOS also gives ``"stop"`` and the
   EOS token is kept in ``token_ids`` (the policy must learn to stop), not in ``text``.
@@ -52,12 +55,13 @@ class TransformersSampler:
     The model is used in place, so after each optimiser step the sampler is already on-policy.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, batch_size: int = 32) -> None:
+    def __init__(self, model: Any, tokenizer: Any, batch_size: int = 32, *, shared_prefill: bool = True) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
+        self.shared_prefill = shared_prefill
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         if pad is None:
             raise ValueError("tokenizer has neither a pad nor an EOS token")
@@ -81,9 +85,11 @@ class TransformersSampler:
         results: list[list[Completion]] = [[] for _ in prompts]
         was_training = self.model.training
         self.model.eval()
+        # whole groups of n copies per batch where possible, so each batch can share prefills
+        step = (self.batch_size // n) * n if n <= self.batch_size else self.batch_size
         try:
-            for b in range(0, len(items), self.batch_size):
-                chunk = items[b : b + self.batch_size]
+            for b in range(0, len(items), step):
+                chunk = items[b : b + step]
                 for i, c in zip(chunk, self._generate_batch([ids[i] for i in chunk], params), strict=True):
                     results[i].append(c)
         finally:
@@ -110,6 +116,10 @@ class TransformersSampler:
             kwargs.update(temperature=None, top_p=None, top_k=None)
         if params.stop:
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        if self.shared_prefill:
+            cache = self._shared_prefill(prompt_ids, input_ids.to(device), attention.to(device))
+            if cache is not None:
+                kwargs["cache"] = cache
         out = self.model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device), **kwargs)
         gen = out[:, width:].cpu()
         logp = recorder.finish(out[:, -1]).cpu() if gen.shape[1] else torch.zeros(len(prompt_ids), 0)
@@ -131,6 +141,22 @@ class TransformersSampler:
                     reason = "stop"
             completions.append(Completion(text, toks, logp[r, : len(toks)].tolist(), reason, list(prompt_ids[r])))
         return completions
+
+
+    def _shared_prefill(self, prompt_ids: list[list[int]], input_ids: torch.Tensor, attention: torch.Tensor) -> Any:
+        """KV cache of all but the last prompt token, computed once per run of identical prompts."""
+        rows = len(prompt_ids)
+        starts = [0] + [r for r in range(1, rows) if prompt_ids[r] != prompt_ids[r - 1]]
+        runs = {b - a for a, b in zip(starts, starts[1:] + [rows], strict=True)}
+        if len(runs) != 1 or (k := runs.pop()) == 1 or input_ids.shape[1] < 2:
+            return None
+        uid, uatt = input_ids[starts, :-1], attention[starts, :-1]
+        pos = (uatt.cumsum(-1) - 1).clamp(min=0)
+        cache = self.model(input_ids=uid, attention_mask=uatt, position_ids=pos, use_cache=True).cache
+        if not hasattr(cache, "batch_repeat_interleave"):  # exotic cache types: no sharing
+            return None
+        cache.batch_repeat_interleave(k)
+        return cache
 
 
 def _stop_cut(tokenizer: Any, toks: list[int], text: str, stop: Sequence[str]) -> tuple[list[int], str] | None:

@@ -71,6 +71,7 @@ class Recipe:
     stop: tuple[str, ...] = ()
     sampler: Literal["transformers", "vllm"] = "transformers"
     sampler_batch_size: int = 64
+    shared_prefill: bool = True  # the G samples of a prompt share one prefill (transformers sampler)
 
     # Optimisation
     algorithm: str = "dapo"

@@ -136,7 +136,8 @@ def _make_sampler(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -
         return VLLMSampler(model_path, tokenizer=tokenizer, dtype=recipe.dtype)
     from .hf_sampler import TransformersSampler
 
-    return TransformersSampler(model, tokenizer, batch_size=recipe.sampler_batch_size)
+    return TransformersSampler(model, tokenizer, batch_size=recipe.sampler_batch_size,
+                               shared_prefill=recipe.shared_prefill)
 
 
 def _heldout(model: Any, tokenizer: Any, recipe: Recipe, items: list[Any]) -> dict[str, float]:
