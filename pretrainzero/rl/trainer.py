@@ -102,7 +102,7 @@ def token_logprobs(
     ids, attn, pos = ids.to(device), attn.to(device), pos.to(device)
     logits = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=C + 1, use_cache=False).logits
     logits = logits[:, :-1].float()
-    if temperature > 0:
+    if temperature > 0 and temperature != 1.0:
         logits = logits / temperature
     lse = torch.logsumexp(logits, dim=-1)
     comp = ids[:, P:]
@@ -196,6 +196,10 @@ def train(
         nan_streak = int(state.extra.get("nan_streak", 0))
         heldout = dict(state.extra.get("heldout", {}))
         warnings = list(state.extra.get("warnings", []))
+        before, now = state.extra.get("recipe", {}), recipe.to_dict()
+        changed = sorted(k for k in now if k != "steps" and before.get(k, now[k]) != now[k])
+        if changed:
+            log(f"note: the recipe differs from the checkpoint's in {', '.join(changed)}")
     metrics = MetricsLog(out / "metrics.jsonl", truncate_to=state.metrics_offset if state else None)
     (out / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=1, default=str))
 
