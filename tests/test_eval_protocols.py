@@ -89,6 +89,34 @@ def test_supergpqa_rewrite_matches_official_on_fuzz() -> None:
         assert ex.supergpqa_option_label(text) == _official_label(text), text
 
 
+_WC = r"(?:[\*\$\{\(\[\\(]*?(?:(?:\\boxed|\\mathbf|\\mathrm|\\text){)?)*"
+
+
+def _official_content(text: str, options: list[str]) -> str | None:
+    alts = "|".join(re.escape(o) for o in options)
+    patterns = [
+        r"[Tt]he\s+(?:\w+\s+)?(?:answer|option)(?:\w+\s+)?\s+is:?\s*" + _WC + r"\s*(" + alts + ")" + _S,
+        r"(?i:Answer)\s*" + _WC + r"\s*(" + alts + ")" + _S,
+        r"^[^\w\r\n]*" + _WC + r"\s*(" + alts + ")" + _S,
+    ]
+    text = text.rstrip()
+    for candidate in (text.split("\n")[-1], text):
+        for pattern in patterns:
+            m = re.search(pattern, candidate)
+            if m:
+                return m.group(1)
+    return None
+
+
+def test_supergpqa_content_rewrite_matches_official_on_fuzz() -> None:
+    rng = random.Random(11)
+    options = ["$5", "(a) both", "5", "Milleta", "x"]
+    atoms = ["The answer is ", "Answer", ": ", " ", "\n", "(", ")", "$", "*", "\\boxed{", "}", ".", *options]
+    for _ in range(2000):
+        text = "".join(rng.choice(atoms) for _ in range(rng.randint(1, 8)))
+        assert ex.supergpqa_option_content(text, options) == _official_content(text, options), text
+
+
 def test_supergpqa_rewrite_does_not_backtrack_catastrophically() -> None:
     import time
 

@@ -227,6 +227,13 @@ class BoxedZeroShot(Protocol):
         }
         d["aggregation"] = {"per_benchmark": "micro mean over questions of mean@k", "math_avg": "see aggregate.MATH_AVG",
                             "overall_avg": "see aggregate.OVERALL"}
+        d["deviations"] = [
+            "General-Reasoner's fallback letter is random.choice over A-J, unseeded; here it is seeded per sample and "
+            "drawn over the item's own options",
+            "math answers are graded by Math-Verify, not the GPT-4o judge of General-Reasoner nor the Qwen2.5-Math "
+            "grader the paper names; extraction follows Qwen2.5-Math (last box with nested braces), not "
+            "General-Reasoner's first-box-to-end-of-line regex",
+        ]
         d["source"] = "TIGER-AI-Lab/General-Reasoner evaluation/ (eval_mmlupro.py, eval_supergpqa.py, eval_bbeh.py, simple-evals)"
         return d
 
@@ -299,6 +306,8 @@ class TigerMMLUPro(Protocol):
                            "cascade": [r"answer is \(?([A-J])\)?", r".*[aA]nswer:\s*([A-J])", r"\b[A-J]\b(?!.*\b[A-J]\b) (DOTALL)"],
                            "rule": "first regex with a match wins (re.search: first match)"}
         d["grading"] = {"rule": "extracted letter == gold letter; micro average over all questions"}
+        d["deviations"] = ["the random guess is per-sample (seed rule above) instead of one random.seed(12345) "
+                           "stream consumed in file order, so it does not depend on order, batching or --limit"]
         d["source"] = "TIGER-AI-Lab/MMLU-Pro evaluate_from_local.py"
         return d
 
