@@ -31,6 +31,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def python_speed_ms() -> float:
+    """A pure-Python yardstick, so numbers from a busy or slow machine can be scaled."""
+    import timeit
+
+    return min(timeit.repeat("sum(range(10**6))", number=5, repeat=3)) / 5 * 1e3
+
+
 def oracle_actions(env, episodes: int, seed: int) -> list[tuple[int, list[str]]]:
     """(episode seed, actions) per episode, computed up front with the oracle agent."""
     from pretrainzero.agents import OracleAgent
@@ -78,7 +85,10 @@ def part1(episodes: int) -> None:
 
     import pretrainzero  # noqa: F401
 
-    print(f"# env throughput on wiki-vital-en, {episodes} episodes per family (python {sys.version.split()[0]})")
+    print(
+        f"# env throughput on wiki-vital-en, {episodes} episodes per family (python {sys.version.split()[0]})"
+    )
+    print(f"# CPU speed reference: sum(range(10**6)) takes {python_speed_ms():.1f} ms here", flush=True)
     for family in FAMILIES:
         env_id = f"pretrainzero/wiki-vital-en-{family}-v0"
         raw = gymnasium.make(env_id).unwrapped
@@ -124,7 +134,9 @@ def part2(gb: float, episodes: int) -> None:
         path = os.path.join(tmp, "synthetic.jsonl")
         t0 = time.perf_counter()
         size = write_synthetic(path, gb)
-        print(f"# synthetic corpus: {size / 1e9:.2f} GB written in {time.perf_counter() - t0:.0f} s", flush=True)
+        print(
+            f"# synthetic corpus: {size / 1e9:.2f} GB written in {time.perf_counter() - t0:.0f} s", flush=True
+        )
         code = f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import env_throughput as b; "
         code += f"b.run_big({path!r}, {episodes})"
         subprocess.run([sys.executable, "-c", code], env=env, check=True)
@@ -141,12 +153,16 @@ def run_big(path: str, episodes: int) -> None:
     env = gymnasium.make("pretrainzero/bench-synthetic-MaskedSpan-v0").unwrapped
     env.reset(seed=0)
     t1 = time.perf_counter()
-    print(f"registered + indexed {len(env.corpus):,} paragraphs in {t1 - t0:.0f} s; peak RSS {peak_rss_mb():.0f} MB")
+    print(
+        f"registered + indexed {len(env.corpus):,} paragraphs in {t1 - t0:.0f} s; peak RSS {peak_rss_mb():.0f} MB"
+    )
     for _ in range(episodes):
         _, info = env.reset()
         env.step("\\boxed{" + info["answer"] + "}")
     dt = time.perf_counter() - t1
-    print(f"{episodes:,} MaskedSpan episodes in {dt:.1f} s ({episodes / dt:,.0f} ep/s); peak RSS {peak_rss_mb():.0f} MB")
+    print(
+        f"{episodes:,} MaskedSpan episodes in {dt:.1f} s ({episodes / dt:,.0f} ep/s); peak RSS {peak_rss_mb():.0f} MB"
+    )
 
 
 def main() -> None:
