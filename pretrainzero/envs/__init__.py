@@ -1,7 +1,11 @@
 """Gymnasium text environments: ``MaskedSpan``, ``NextToken``, ``MaskGeneration``, ``ActiveMasking``.
 
 Observations and actions are ``str`` (:class:`AnyText` spaces). Every corpus x task is
-registered as ``pretrainzero/{corpus}-{Task}-v{N}`` when the corpus is registered.
+registered as ``pretrainzero/{corpus}-{Task}-v{N}`` when the corpus is registered (at
+``import pretrainzero`` for the YAML corpora); ``gymnasium.make`` and ``make_vec`` (sync or
+async) work on every id. ``reset(seed=s)`` is reproducible, and ``info`` names the paragraph id
+and episode seed, so ``reset(options={"paragraph_id": p, "seed": e})`` rebuilds any episode.
+Kwargs pass through ``gymnasium.make(id, masker="whole_word", normalized=True, ...)``.
 """
 
 from __future__ import annotations
