@@ -13,6 +13,7 @@ full-protocol number; ``--limit`` is recorded as ``subset``.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -152,6 +153,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
 
     prompts = [protocol.build_prompt(s, bench) for s in samples]
     hashes = [gen_cache.prompt_hash(p) for p in prompts]
+    prompt_texts = [json.dumps(p) for p in prompts]
     dec_key = {"temperature": decoding.temperature, "top_p": decoding.top_p,
                "max_new_tokens": decoding.max_new_tokens, "stop": list(decoding.stop), "seed": decoding.seed}
     model_key = f"{cfg['backend']}|{info.get('source')}|{info.get('sha256')}|{cfg['dtype']}"
@@ -161,14 +163,15 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
     # Every (question, sample index) pair is one generation with its own seed and cache key.
     items = [(i, j, gen_cache.generation_key(s.id, hashes[i], dec_key, j, model_key))
              for i, s in enumerate(samples) for j in range(decoding.k)]
-    todo = [it for it in items if it[2] not in cached]
+    # Longest prompts first, then one backend batch per chunk: batches stay length-sorted across
+    # the whole run and each finished batch is on disk before the next one starts.
+    todo = sorted((it for it in items if it[2] not in cached), key=lambda it: -len(prompt_texts[it[0]]))
     if log:
         log(f"{rid}: {len(items)} generations, {len(items) - len(todo)} cached, {len(todo)} to generate")
     params = GenParams(temperature=decoding.temperature, top_p=decoding.top_p,
                        max_new_tokens=decoding.max_new_tokens, stop=tuple(decoding.stop))
     bar = _Progress(len(todo), f"{benchmark}", progress)
-    # Chunks of a few batches: each finished chunk is on disk before the next starts.
-    step = chunk or max(1, int(cfg["batch_size"]) * 4)
+    step = chunk or max(1, int(cfg["batch_size"]))
     try:
         for start in range(0, len(todo), step):
             part = todo[start:start + step]
@@ -179,6 +182,8 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
                        for (_, _, key), g in zip(part, gens)]
             gen_cache.append(cache_path, entries)
             cached.update({e.key: e for e in entries})
+            if log and not progress:
+                log(f"{rid}: {min(start + step, len(todo))}/{len(todo)} generated")
     finally:
         bar.close()
 
