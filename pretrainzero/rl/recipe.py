@@ -72,6 +72,7 @@ class Recipe:
     sampler: Literal["transformers", "vllm"] = "transformers"
     sampler_batch_size: int = 64
     shared_prefill: bool = True  # the G samples of a prompt share one prefill (transformers sampler)
+    vllm_kwargs: dict[str, Any] = field(default_factory=dict)  # extra vllm.LLM arguments (sampler: vllm)
 
     # Optimisation
     algorithm: str = "dapo"

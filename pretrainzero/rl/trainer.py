@@ -131,9 +131,12 @@ def _predictor_reward_fn(recipe: Recipe, model: Any, tokenizer: Any) -> Predicto
 
 def _make_sampler(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -> Any:
     if recipe.sampler == "vllm":
+        from ..models import resolve_model
         from .vllm_sampler import VLLMSampler
 
-        return VLLMSampler(model_path, tokenizer=tokenizer, dtype=recipe.dtype)
+        # the trainer's own copy of the weights shares the GPU: vLLM gets a bounded slice by default
+        kwargs = {"gpu_memory_utilization": 0.35, **recipe.vllm_kwargs}
+        return VLLMSampler(resolve_model(model_path), tokenizer=tokenizer, dtype=recipe.dtype, seed=recipe.seed, **kwargs)
     from .hf_sampler import TransformersSampler
 
     return TransformersSampler(model, tokenizer, batch_size=recipe.sampler_batch_size,

@@ -2,7 +2,8 @@
 
 Advantage = reward minus group mean. The loss sums the clipped surrogate over tokens and divides
 by a constant (``norm_len``, default: the padded length of the batch) instead of each response's
-length, which removes GRPO's bias towards long wrong answers.
+length, which removes GRPO's bias towards long wrong answers. Set ``norm_len`` (e.g. to the
+recipe's ``max_response_tokens``) to make the constant independent of micro-batch padding.
 """
 
 from __future__ import annotations
