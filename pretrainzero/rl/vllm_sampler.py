@@ -3,15 +3,21 @@
 vLLM is imported lazily, so this module imports without it; constructing a
 :class:`VLLMSampler` without vLLM raises an ``ImportError`` that says what to install.
 
-On-policy training: vLLM holds its own copy of the weights. After every optimiser step call
-:meth:`VLLMSampler.load_weights` with the trained model (or an iterable of ``(name, tensor)``);
-it pushes the new weights into the engine's model runner (``llm.llm_engine.model_executor...
-load_weights``, vLLM's documented RLHF hook) and resets the prefix cache, so the next rollout
-samples from the updated policy. The embedded trainer does this when ``sampler: vllm``.
+On-policy training: vLLM holds its own copy of the weights. The engine is built colocated, in
+this process (``distributed_executor_backend="external_launcher"``, as TRL's colocate mode does),
+so after every optimiser step :meth:`VLLMSampler.load_weights` can push the trained model's
+parameters (or any iterable of ``(name, tensor)``) straight into the engine's model
+(``llm.llm_engine.model_executor.driver_worker.model_runner.model.load_weights``) and reset the
+prefix cache; the next rollout samples from the updated policy. The embedded trainer does this
+when ``sampler: vllm``. Log-probabilities are requested as ``processed_logprobs`` (after
+temperature), the quantity the trainer recomputes. Not exercised in this repository's CPU test
+suite (vLLM is an optional extra); only the import guard and the pure parameter mapping are.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -72,7 +78,13 @@ class VLLMSampler:
     def __init__(self, model: str, *, tokenizer: Any = None, dtype: str = "bfloat16", seed: int = 0, **llm_kwargs: Any):
         vllm = _import_vllm()
         self._vllm = vllm
-        self.llm = vllm.LLM(model=model, dtype=dtype, seed=seed, **llm_kwargs)
+        # a one-process "distributed" group, which external_launcher expects
+        for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"), ("MASTER_ADDR", "127.0.0.1"),
+                           ("MASTER_PORT", str(_free_port()))):
+            os.environ.setdefault(key, value)
+        kwargs = {"distributed_executor_backend": "external_launcher", "logprobs_mode": "processed_logprobs",
+                  **llm_kwargs}
+        self.llm = vllm.LLM(model=model, dtype=dtype, seed=seed, **kwargs)
         self.tokenizer = tokenizer or self.llm.get_tokenizer()
 
     def generate(self, prompts: Sequence[str], n: int, params: SamplingParams) -> list[list[Completion]]:
@@ -87,7 +99,13 @@ class VLLMSampler:
     def load_weights(self, weights: Any) -> None:
         """Push updated weights (a torch model or ``(name, tensor)`` pairs) into the engine."""
         named: Iterable[tuple[str, Any]] = weights.named_parameters() if hasattr(weights, "named_parameters") else weights
-        pairs = [(name, t.detach()) for name, t in named]
-        executor = self.llm.llm_engine.model_executor
-        executor.driver_worker.worker.model_runner.model.load_weights(pairs)
+        target = self.llm.llm_engine.model_executor.driver_worker.model_runner.model
+        for name, t in named:  # one tensor at a time: no second full copy of the weights
+            target.load_weights([(name, t.detach())])
         self.llm.reset_prefix_cache()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
