@@ -7,7 +7,12 @@ import random
 import numpy as np
 import torch
 
-from pretrainzero.rl.checkpoint import latest_checkpoint, list_checkpoints, load_training_state, save_checkpoint
+from pretrainzero.rl.checkpoint import (
+    latest_checkpoint,
+    list_checkpoints,
+    load_training_state,
+    save_checkpoint,
+)
 
 
 def _parts(tiny_model_dir):
@@ -25,7 +30,7 @@ def _parts(tiny_model_dir):
 def test_save_load_roundtrip_prune_and_ignore_half_written(tiny_model_dir, tmp_path):
     model, tok, opt, sched = _parts(tiny_model_dir)
     root = tmp_path / "ckpt"
-    kw = dict(model=model, tokenizer=tok, optimizer=opt, scheduler=sched, metrics_offset=123, keep=2)
+    kw = {"model": model, "tokenizer": tok, "optimizer": opt, "scheduler": sched, "metrics_offset": 123, "keep": 2}
     save_checkpoint(root, 1, data={"epoch": 0, "position": 5}, **kw)
     # a save killed half-way leaves only a hidden temporary directory: never taken for a checkpoint
     (root / ".tmp-step-000002-999").mkdir()
@@ -57,7 +62,7 @@ def test_save_load_roundtrip_prune_and_ignore_half_written(tiny_model_dir, tmp_p
 
 def test_resaving_a_step_replaces_it(tiny_model_dir, tmp_path):
     model, tok, opt, sched = _parts(tiny_model_dir)
-    kw = dict(model=model, tokenizer=tok, optimizer=opt, scheduler=sched, metrics_offset=0)
+    kw = {"model": model, "tokenizer": tok, "optimizer": opt, "scheduler": sched, "metrics_offset": 0}
     save_checkpoint(tmp_path, 4, data={"v": 1}, **kw)
     save_checkpoint(tmp_path, 4, data={"v": 2}, **kw)
     assert list_checkpoints(tmp_path) == [tmp_path / "step-000004"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import pytest
 import torch
 
@@ -35,7 +38,7 @@ def test_render_prompt_forms(tiny):
 
 
 def test_sampling_params_validation():
-    for bad in (dict(temperature=-1), dict(top_p=0), dict(max_new_tokens=0), dict(stop="x"), dict(stop=("",))):
+    for bad in ({"temperature": -1}, {"top_p": 0}, {"max_new_tokens": 0}, {"stop": "x"}, {"stop": ("",)}):
         with pytest.raises(ValueError):
             SamplingParams(**bad)
 
@@ -93,7 +96,7 @@ def test_shared_prefill_gives_the_same_samples(tiny):
     p = SamplingParams(max_new_tokens=5, seed=7)
     shared = TransformersSampler(model, tok, batch_size=6, shared_prefill=True).generate(prompts, 3, p)
     plain = TransformersSampler(model, tok, batch_size=6, shared_prefill=False).generate(prompts, 3, p)
-    for a, b in zip(sum(shared, []), sum(plain, [])):
+    for a, b in zip(functools.reduce(operator.iadd, shared, []), functools.reduce(operator.iadd, plain, [])):
         assert a.token_ids == b.token_ids
         assert torch.allclose(torch.tensor(a.logprobs), torch.tensor(b.logprobs), atol=1e-4)
 

@@ -139,7 +139,7 @@ def _env():
 def test_sigkill_then_resume_matches_uninterrupted_run_bitwise(tiny_model_dir, tmp_path):
     steps = 6
     script = _driver(tmp_path, tiny_model_dir, [*LEARNING, f"steps={steps}", "save_every=1", "keep_checkpoints=2"])
-    run = lambda out, *extra: subprocess.run([sys.executable, str(script), str(out), *extra], env=_env(),  # noqa: E731
+    run = lambda out, *extra: subprocess.run([sys.executable, str(script), str(out), *extra], check=False, env=_env(),
                                              capture_output=True, text=True, timeout=150)
     ref = tmp_path / "ref"
     done = run(ref)
@@ -180,9 +180,9 @@ def test_cli_train_prints_where_things_are(tiny_model_dir, tmp_path):
     cmd = [sys.executable, "-m", "pretrainzero", "train", "--recipe", str(ROOT / "agents" / "tiny-test.yaml"),
            "--steps", "1", "--out", str(out), "--no-progress", "--set", f"model={tiny_model_dir}",
            "--set", "corpus=rl-cli-test"]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=150, cwd=tmp_path)
+    proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=150, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"report:     {out / 'report.md'}" in proc.stdout and "checkpoint: " in proc.stdout
     assert (out / "checkpoints" / "step-000001" / "model.safetensors").exists() and (out / "curves.png").exists()
-    bad = subprocess.run(cmd + ["--set", "g_genn=2"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    bad = subprocess.run(cmd + ["--set", "g_genn=2"], check=False, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert bad.returncode == 2 and "unknown recipe field 'g_genn'; did you mean 'g_gen'" in bad.stderr

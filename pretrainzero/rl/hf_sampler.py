@@ -106,10 +106,10 @@ class TransformersSampler:
             attention[r, width - len(p) :] = 1
         recorder = _LogprobRecorder(params.temperature)
         sample = params.temperature > 0
-        kwargs: dict[str, Any] = dict(
-            max_new_tokens=params.max_new_tokens, do_sample=sample, pad_token_id=self.pad_id,
-            eos_token_id=self.eos_ids, logits_processor=LogitsProcessorList([recorder]),
-        )
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": params.max_new_tokens, "do_sample": sample, "pad_token_id": self.pad_id,
+            "eos_token_id": self.eos_ids, "logits_processor": LogitsProcessorList([recorder]),
+        }
         if sample:
             kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
         else:

@@ -88,10 +88,10 @@ def write_report(
     """A short Markdown report: setup, per-phase averages, held-out scores, warnings, artefacts."""
     lines = [f"# Run report: {recipe.get('name', 'run')}", "", f"Status: **{status}**.", ""]
     lines += [
-        f"Model `{recipe.get('model')}` ({recipe.get('dtype')}), mode `{recipe.get('mode')}`, algorithm "
+        (f"Model `{recipe.get('model')}` ({recipe.get('dtype')}), mode `{recipe.get('mode')}`, algorithm "
         f"`{recipe.get('algorithm')}`, corpus `{recipe.get('corpus')}`; P={recipe.get('paragraphs_per_step')}, "
         f"G_gen={recipe.get('g_gen')}, G_pred={recipe.get('g_pred')}, lr={recipe.get('lr')}, "
-        f"steps={len(rows)}/{recipe.get('steps')}.",
+        f"steps={len(rows)}/{recipe.get('steps')}."),
         "",
     ]
     if rows:

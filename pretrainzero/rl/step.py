@@ -31,10 +31,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..masking import InvalidMask, MaskedExample, NextTokenMasker, RandomSpanMasker, WholeWordMasker, apply_mask
+from ..masking import (
+    InvalidMask,
+    MaskedExample,
+    NextTokenMasker,
+    RandomSpanMasker,
+    WholeWordMasker,
+    apply_mask,
+)
 from ..parsing import last_mask, strip_think
 from ..prompts import generation_prompt, prediction_prompt
-from ..rewards import extract_prediction, exact_match, generator_reward
+from ..rewards import exact_match, extract_prediction, generator_reward
 from ..types import Paragraph
 from .sampler import Completion, PromptForm, Sampler, SamplingParams, render_prompt
 
@@ -86,7 +93,7 @@ class StepConfig:
 
     @classmethod
     def from_recipe(cls, recipe: Any) -> StepConfig:
-        common = dict(temperature=recipe.temperature, top_p=recipe.top_p, stop=tuple(recipe.stop))
+        common = {"temperature": recipe.temperature, "top_p": recipe.top_p, "stop": tuple(recipe.stop)}
         return cls(
             g_gen=recipe.g_gen, g_pred=recipe.g_pred, prompt_form=recipe.prompt_form, prefill=recipe.prefill,
             mask_prefill=recipe.mask_prefill, mask_rule=recipe.mask_rule,
@@ -171,7 +178,7 @@ def pretrainzero_step(
     cfg = config
     stats: dict[str, float] = {}
     t0 = time.perf_counter()
-    render = lambda prompt, prefill: render_prompt(tokenizer, prompt, cfg.prompt_form, prefill)  # noqa: E731
+    render = lambda prompt, prefill: render_prompt(tokenizer, prompt, cfg.prompt_form, prefill)
 
     # ---- 1-2. masks: from the generator (active masking) or from a fixed masker
     examples: list[tuple[int, MaskedExample]] = []  # (paragraph index, example) for prediction
