@@ -186,3 +186,13 @@ def test_cli_train_prints_where_things_are(tiny_model_dir, tmp_path):
     assert (out / "checkpoints" / "step-000001" / "model.safetensors").exists() and (out / "curves.png").exists()
     bad = subprocess.run(cmd + ["--set", "g_genn=2"], check=False, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert bad.returncode == 2 and "unknown recipe field 'g_genn'; did you mean 'g_gen'" in bad.stderr
+
+
+def test_time_budget_stops_early_with_a_checkpoint(tiny_model_dir, corpus, tmp_path):
+    from pretrainzero.rl.trainer import train
+
+    res = train(recipe(tiny_model_dir, corpus, *LEARNING, "steps=50", "save_every=100", "max_minutes=0.0001"),
+                tmp_path, progress=False, log=lambda s: None)
+    assert res.status == "completed" and res.steps_done == 1
+    assert res.checkpoint == tmp_path / "checkpoints" / "step-000001"
+    assert "time budget" in res.warnings[-1]

@@ -85,6 +85,7 @@ class Recipe:
     grad_clip: float = 1.0
     micro_batch_size: int = 8  # sequences per forward/backward; gradients accumulate over the batch
     steps: int = 2000
+    max_minutes: float | None = None  # wall-clock budget of the RL loop; stops early (checkpointed)
     nan_patience: int = 3  # this many non-finite losses in a row stop the run
 
     # Cold start by supervised fine-tuning (pretrainzero.rl.sft; None = none). Its prompt form and
@@ -117,6 +118,8 @@ class Recipe:
             _positive(self, "eval_max_tokens")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:

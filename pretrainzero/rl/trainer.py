@@ -251,6 +251,7 @@ def train(
     bar = tqdm(total=recipe.steps, initial=start_step, disable=not progress, dynamic_ncols=True, desc="train")
     say = bar.write if progress else log
     status, last_ckpt, invalid_warned = "completed", latest_checkpoint(ckpt_root), 0
+    t_start = time.perf_counter()
     for step in range(start_step, recipe.steps):
         t0 = time.perf_counter()
         torch.manual_seed(recipe.seed * 1_000_003 + step)  # sampling depends only on (seed, step): resumable
@@ -329,8 +330,14 @@ def train(
             say(f"error: {nan_streak} non-finite updates in a row; stopping. Last good checkpoint: {last_ckpt}")
             break
         # no periodic checkpoint inside a run of skipped updates: the last one stays the last good state
-        if ((step + 1) % recipe.save_every == 0 and nan_streak == 0) or step + 1 == recipe.steps:
+        out_of_time = recipe.max_minutes is not None and time.perf_counter() - t_start > 60 * recipe.max_minutes
+        if ((step + 1) % recipe.save_every == 0 and nan_streak == 0) or step + 1 == recipe.steps or out_of_time:
             last_ckpt = checkpoint(step + 1)
+        if out_of_time and step + 1 < recipe.steps:
+            msg = f"time budget of {recipe.max_minutes} min reached: stopped after {step + 1} of {recipe.steps} steps"
+            say(msg)
+            warnings.append(msg)
+            break
     bar.close()
 
     # ------------------------------------------------------------------ wrap-up
