@@ -88,7 +88,6 @@ def _grade(responses: list[str], limit: int) -> tuple[float, list[bool]]:
 
 
 def run_ours(args: argparse.Namespace) -> dict:
-    from pretrainzero.eval.cache import load as load_cache
     from pretrainzero.eval.runner import run_eval
 
     with tempfile.TemporaryDirectory() as out:  # fresh: nothing cached
@@ -136,8 +135,7 @@ def _child(mode: str, args: argparse.Namespace) -> dict:
            "--lmeval-batch-size", str(args.lmeval_batch_size), "--dtype", args.dtype, "--threads", str(args.threads)]
     t0 = time.perf_counter()
     with tempfile.NamedTemporaryFile(suffix=".json") as res:
-        proc = subprocess.run(cmd + ["--_result", res.name], text=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
+        proc = subprocess.run(cmd + ["--_result", res.name], text=True, capture_output=True, check=False)
         if proc.returncode != 0:
             sys.exit(f"{mode} run failed:\n{proc.stderr[-4000:]}")
         data = json.loads(Path(res.name).read_text())
@@ -174,14 +172,12 @@ def main() -> None:
     lm_regraded, _ = _grade(lm["responses"], args.limit)
     same = sum(a == b for a, b in zip(ours["responses"], lm["responses"]))
 
-    from pretrainzero.eval import get_protocol, load_benchmark
-    from pretrainzero.models import load_model  # noqa: F401  (tokenizer for the prompt check)
-
-    proto, bench = get_protocol("pz-0shot-boxed"), load_benchmark("gsm8k")
     from transformers import AutoTokenizer
 
+    from pretrainzero.eval import get_protocol, load_benchmark
     from pretrainzero.models import resolve_model
 
+    proto, bench = get_protocol("pz-0shot-boxed"), load_benchmark("gsm8k")
     tok = AutoTokenizer.from_pretrained(resolve_model(args.model))
     our_prompts = [tok.apply_chat_template(proto.build_prompt(s, bench), tokenize=False, add_generation_prompt=True)
                    for s in bench.samples[: args.limit]]

@@ -111,7 +111,7 @@ def git_commit(repo: str | os.PathLike[str] | None = None) -> str | None:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=10, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(root), "diff", "--quiet", "HEAD", "--", "pretrainzero"],
-                               capture_output=True, timeout=10).returncode != 0
+                               capture_output=True, timeout=10, check=False).returncode != 0
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("-dirty" if dirty else "") if head else None
