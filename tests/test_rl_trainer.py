@@ -196,3 +196,27 @@ def test_time_budget_stops_early_with_a_checkpoint(tiny_model_dir, corpus, tmp_p
     assert res.status == "completed" and res.steps_done == 1
     assert res.checkpoint == tmp_path / "checkpoints" / "step-000001"
     assert "time budget" in res.warnings[-1]
+
+
+def test_shared_prompt_pass_matches_the_plain_pass(tiny_model_dir):
+    from pretrainzero.models import load_model
+    from pretrainzero.rl.step import Sample
+    from pretrainzero.rl.trainer import token_logprobs
+
+    model, tok = load_model(str(tiny_model_dir))
+    g = torch.Generator().manual_seed(0)
+    ids = lambda n: torch.randint(3, 500, (n,), generator=g).tolist()  # noqa: E731
+    pa, pb = ids(17), ids(9)
+    samples = [Sample("predictor", 0, pa, ids(5), [], 1.0, "stop"), Sample("predictor", 0, pa, ids(3), [], 0.0, "stop"),
+               Sample("predictor", 1, pb, ids(6), [], 1.0, "stop"), Sample("predictor", 1, pb, ids(1), [], 0.0, "stop"),
+               Sample("generator", 2, ids(12), ids(4), [], 0.0, "stop")]
+    out = {}
+    for share in (False, True):
+        model.zero_grad()
+        logp, mask, ent = token_logprobs(model, samples, tok.pad_token_id, 0.7, share_prompts=share)
+        (logp * mask).sum().backward()
+        out[share] = (logp * mask, mask, ent * mask, [p.grad.clone() for p in model.parameters()])
+    (a, ma, ea, ga), (b, mb, eb, gb) = out[False], out[True]
+    assert torch.equal(ma, mb) and ma.sum() == 5 + 3 + 6 + 1 + 4
+    assert torch.allclose(a, b, atol=1e-5) and torch.allclose(ea, eb, atol=1e-5)
+    assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(ga, gb, strict=True))

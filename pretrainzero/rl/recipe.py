@@ -71,7 +71,7 @@ class Recipe:
     stop: tuple[str, ...] = ()
     sampler: Literal["transformers", "vllm"] = "transformers"
     sampler_batch_size: int = 64
-    shared_prefill: bool = True  # the G samples of a prompt share one prefill (transformers sampler)
+    shared_prefill: bool = True  # the G samples of a prompt share one prompt pass (sampling and training)
     vllm_kwargs: dict[str, Any] = field(default_factory=dict)  # extra vllm.LLM arguments (sampler: vllm)
 
     # Optimisation

@@ -81,35 +81,77 @@ def lr_factor(step: int, recipe: Recipe) -> float:
 
 
 def token_logprobs(
-    model: Any, samples: list[Sample], pad_id: int, temperature: float
+    model: Any, samples: list[Sample], pad_id: int, temperature: float, *, share_prompts: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Log-probabilities ``[B, C]`` of each sample's completion tokens, the action mask, and the
     per-token entropy (no grad), from one forward pass.
 
     Layout: prompts left-padded and completions right-padded to the micro-batch maxima, so every
-    completion starts at the same column and only its ``C + 1`` logit rows are computed.
+    completion starts at the same column and only its ``C + 1`` logit rows are computed. With
+    ``share_prompts``, samples that repeat a prompt (the G samples of one group) run that prompt
+    through the model once; its key/value cache is indexed per sample and the completions run on
+    top of it. Gradients flow through the shared cache, so the result equals the plain pass.
     """
     device = next(model.parameters()).device
-    P = max(len(s.prompt_ids) for s in samples)
     C = max(len(s.completion_ids) for s in samples)
-    ids = torch.full((len(samples), P + C), pad_id, dtype=torch.long)
-    attn = torch.zeros((len(samples), P + C), dtype=torch.long)
-    for r, s in enumerate(samples):
-        p, c = len(s.prompt_ids), len(s.completion_ids)
-        ids[r, P - p : P + c] = torch.tensor(s.prompt_ids + s.completion_ids, dtype=torch.long)
-        attn[r, P - p : P + c] = 1
-    pos = (attn.cumsum(-1) - 1).clamp(min=0)
-    ids, attn, pos = ids.to(device), attn.to(device), pos.to(device)
-    logits = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=C + 1, use_cache=False).logits
-    logits = logits[:, :-1].float()
+    uniq: dict[tuple[int, ...], int] = {}
+    index = [uniq.setdefault(tuple(s.prompt_ids), len(uniq)) for s in samples]
+    if share_prompts and len(uniq) < len(samples) and min(len(p) for p in uniq) > 1:
+        logits, comp, mask = _shared_prompt_logits(model, samples, list(uniq), index, pad_id, C, device)
+    else:
+        P = max(len(s.prompt_ids) for s in samples)
+        ids = torch.full((len(samples), P + C), pad_id, dtype=torch.long)
+        attn = torch.zeros((len(samples), P + C), dtype=torch.long)
+        for r, s in enumerate(samples):
+            p, c = len(s.prompt_ids), len(s.completion_ids)
+            ids[r, P - p : P + c] = torch.tensor(s.prompt_ids + s.completion_ids, dtype=torch.long)
+            attn[r, P - p : P + c] = 1
+        pos = (attn.cumsum(-1) - 1).clamp(min=0)
+        ids, attn, pos = ids.to(device), attn.to(device), pos.to(device)
+        out = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=C + 1, use_cache=False)
+        logits, comp, mask = out.logits[:, :-1], ids[:, P:], attn[:, P:]
+    logits = logits.float()
     if temperature > 0 and temperature != 1.0:
         logits = logits / temperature
     lse = torch.logsumexp(logits, dim=-1)
-    comp = ids[:, P:]
     logp = logits.gather(-1, comp.unsqueeze(-1)).squeeze(-1) - lse
     with torch.no_grad():
         entropy = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
-    return logp, attn[:, P:].to(logp.dtype), entropy
+    return logp, mask.to(logp.dtype), entropy
+
+
+def _shared_prompt_logits(
+    model: Any, samples: list[Sample], prompts: list[tuple[int, ...]], index: list[int], pad_id: int, C: int,
+    device: Any,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    # pass 1: each distinct prompt minus its last token, left-padded, once (with grad)
+    Pu = max(len(p) for p in prompts) - 1
+    ids1 = torch.full((len(prompts), Pu), pad_id, dtype=torch.long)
+    att1 = torch.zeros((len(prompts), Pu), dtype=torch.long)
+    for r, p in enumerate(prompts):
+        ids1[r, Pu - len(p) + 1 :] = torch.tensor(p[:-1], dtype=torch.long)
+        att1[r, Pu - len(p) + 1 :] = 1
+    pos1 = (att1.cumsum(-1) - 1).clamp(min=0)
+    cache = model(input_ids=ids1.to(device), attention_mask=att1.to(device), position_ids=pos1.to(device),
+                  use_cache=True).cache
+    sel = torch.tensor(index, device=device)
+    for layer in cache.layers:  # one cache row per sample (differentiable indexing)
+        layer.batch_select_indices(sel)
+    # pass 2: last prompt token + completion (right-padded) on top of the shared cache
+    ids2 = torch.full((len(samples), C), pad_id, dtype=torch.long)
+    att2 = torch.zeros((len(samples), C), dtype=torch.long)
+    comp = torch.full((len(samples), C), pad_id, dtype=torch.long)
+    for r, s in enumerate(samples):
+        c = len(s.completion_ids)
+        ids2[r, :c] = torch.tensor([s.prompt_ids[-1], *s.completion_ids[:-1]], dtype=torch.long)
+        att2[r, :c] = 1
+        comp[r, :c] = torch.tensor(s.completion_ids, dtype=torch.long)
+    start = torch.tensor([len(s.prompt_ids) - 1 for s in samples])
+    pos2 = start[:, None] + torch.arange(C)[None, :]
+    attn = torch.cat([att1[index], att2], dim=1)
+    logits = model(input_ids=ids2.to(device), attention_mask=attn.to(device), position_ids=pos2.to(device),
+                   cache=cache, use_cache=True).logits
+    return logits, comp.to(device), att2.to(device)
 
 
 def _device(recipe: Recipe) -> str:
@@ -275,7 +317,8 @@ def train(
         # ---- one update on both roles
         t1 = time.perf_counter()
         row: dict[str, Any] = {"step": step, "mode": mode, "lr": optimizer.param_groups[0]["lr"]}
-        samples = sorted(batch.samples, key=lambda s: len(s.prompt_ids) + len(s.completion_ids))
+        # similar lengths together (less padding), and a prompt's samples adjacent (shared prompt pass)
+        samples = sorted(batch.samples, key=lambda s: (len(s.prompt_ids), s.prompt_ids, len(s.completion_ids)))
         skipped, loss_sum, ent_sum, n_tok = False, 0.0, 0.0, 0
         if samples:
             rewards = torch.tensor([s.reward for s in samples], dtype=torch.float32)
@@ -283,7 +326,8 @@ def train(
             total_tok = sum(len(s.completion_ids) for s in samples)
             for b in range(0, len(samples), recipe.micro_batch_size):
                 mb = samples[b : b + recipe.micro_batch_size]
-                logp, mask, ent = token_logprobs(model, mb, pad_id, recipe.temperature)
+                logp, mask, ent = token_logprobs(model, mb, pad_id, recipe.temperature,
+                                                 share_prompts=recipe.shared_prefill)
                 adv = adv_all[b : b + len(mb)].to(logp.device, logp.dtype)
                 loss = algo.loss(logp, logp.detach(), adv, mask)
                 mb_tok = int(mask.sum())
