@@ -17,6 +17,7 @@ What one training step does, in plain words:
    term and no reference model. Because the batch is used for exactly one update, the
    "old" policy *is* the current one: the ratio is 1 and ``old_logp`` is the detached new
    log-probability, which saves a forward pass (the clip still bounds the step's gradient).
+   The G samples of one prompt share a single pass over that prompt, in sampling and here.
 5. Log the step's metrics, and every ``save_every`` steps write an atomic checkpoint.
 
 A loss or gradient that is NaN/inf skips the update (logged); ``nan_patience`` of them in a row
