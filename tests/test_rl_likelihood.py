@@ -91,3 +91,11 @@ def test_config_is_validated():
         LikelihoodRewardConfig(baseline="teacher")
     with pytest.raises(ValueError, match="ema_decay"):
         LikelihoodRewardConfig(ema_decay=1.0)
+
+
+def test_prefilled_prompt_has_no_reasoning_so_equal_rewards(tiny):
+    model, tok = tiny
+    r = LikelihoodReward(model, tok, LikelihoodRewardConfig(baseline="none"))
+    prompt = "the river of [mask] is long.\n\\boxed{"
+    got = r([prompt, prompt], ["Rome}", "Paris}"], ["Rome", "Rome"])
+    assert got[0] == pytest.approx(got[1]) == pytest.approx(span_logprob(model, tok, [prompt], ["Rome"])[0], abs=1e-5)

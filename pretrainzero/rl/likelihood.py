@@ -19,7 +19,8 @@ have no variance and DAPO filters everything; the log-likelihood differs between
 reasonings, so every group carries signal. Note that the baseline term is the same for all G
 predictions of one mask, so it cancels in group-relative advantages (GRPO, DAPO, RLOO); it only
 matters for algorithms without a group baseline (REINFORCE) and for reading the logged reward
-(> 0 means the reasoning made the span more likely).
+(> 0 means the reasoning made the span more likely). The reward needs a reasoning budget: with
+the answer prefix prefilled there is no reasoning, and every sample of a group scores the same.
 
 Contract for the trainer (predictor reward hook): ``reward(prompts, completions, answers)``
 with ``prompts`` the rendered prompt texts exactly as fed to the sampler (chat template and any
@@ -195,7 +196,10 @@ class LikelihoodReward:
         if not len(prompts) == len(completions) == len(answers):
             raise ValueError("prompts, completions and answers must have the same length")
         cfg = self.config
-        ctx = [self._base_context(p + reasoning_of(c, cfg.answer_prefix)) for p, c in zip(prompts, completions)]
+        # a prompt that ends with the answer prefix was prefilled: the completion is the answer
+        # itself and there is no reasoning to score (every sample of a group gets the same reward)
+        ctx = [p if p.endswith(cfg.answer_prefix) else self._base_context(p + reasoning_of(c, cfg.answer_prefix))
+               for p, c in zip(prompts, completions)]
         spans = [a.strip() for a in answers]
         rewards = self._score(self.model, ctx, spans)
         if cfg.baseline != "none":
