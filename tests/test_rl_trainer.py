@@ -205,7 +205,7 @@ def test_shared_prompt_pass_matches_the_plain_pass(tiny_model_dir):
 
     model, tok = load_model(str(tiny_model_dir))
     g = torch.Generator().manual_seed(0)
-    ids = lambda n: torch.randint(3, 500, (n,), generator=g).tolist()  # noqa: E731
+    ids = lambda n: torch.randint(3, 500, (n,), generator=g).tolist()
     pa, pb = ids(17), ids(9)
     samples = [Sample("predictor", 0, pa, ids(5), [], 1.0, "stop"), Sample("predictor", 0, pa, ids(3), [], 0.0, "stop"),
                Sample("predictor", 1, pb, ids(6), [], 1.0, "stop"), Sample("predictor", 1, pb, ids(1), [], 0.0, "stop"),
@@ -231,3 +231,28 @@ def test_bf16_training_step(tiny_model_dir, corpus, tmp_path):
     assert res.status == "completed" and not row["skipped"] and row["grad_norm"] > 0
     weights = load_file(str(res.checkpoint / "model.safetensors"))
     assert all(w.dtype == torch.bfloat16 for w in weights.values())
+
+
+def test_cold_start_steps_then_active_masking(tiny_model_dir, corpus, tmp_path):
+    from pretrainzero.rl.trainer import train
+
+    r = recipe(tiny_model_dir, corpus, "steps=3", "cold_start_steps=2", "random_masker=whole-word",
+               "random_masker_kwargs={min_chars: 4, rule: onemask}", "predictor_reward=user_algo_example:length_reward")
+    rows = read_metrics(train(r, tmp_path, progress=False, log=lambda s: None).metrics)
+    assert [row["mode"] for row in rows] == ["random-rlpt", "random-rlpt", "pretrainzero"]
+    assert rows[0]["predictor_samples"] > 0 and rows[0]["generator_samples"] == 0
+
+
+def test_sft_cold_start_and_heldout_eval_inside_the_trainer(tiny_model_dir, tmp_path):
+    from pretrainzero.rl.trainer import train
+
+    texts = tuple(f"Item {i}: the river Seine flows through Paris and the river Loire flows to Nantes." for i in range(300))
+    register_corpus("rl-trainer-heldout", source=texts, min_chars=1)
+    r = recipe(tiny_model_dir, "rl-trainer-heldout", *LEARNING, "steps=1", "sft={steps: 1, batch_size: 2}",
+               "heldout_n=3", "eval_at_start=true", "eval_at_end=true", "eval_max_tokens=3",
+               "heldout_masker=whole-word")
+    res = train(r, tmp_path, progress=False, log=lambda s: None)
+    assert set(res.heldout) == {"base", "cold_start", "final"} and res.heldout["final"]["n"] >= 1
+    assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")] == ["step-000000", "step-000001"]
+    assert "Held-out masked-span evaluation" in res.report.read_text()
+    assert any(row.get("phase") == "sft" for row in read_metrics(res.metrics))
