@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,13 @@ from .spec import CorpusSpec
 
 logger = logging.getLogger("pretrainzero.corpus")
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent.parent / "envs"
+def _builtin_dir() -> Path:
+    """The repository's ``envs/`` (editable installs), else the copy a wheel installs under share/."""
+    repo = Path(__file__).resolve().parent.parent.parent / "envs"
+    return repo if repo.is_dir() else Path(sys.prefix) / "share" / "pretrainzero" / "envs"
+
+
+BUILTIN_DIR = _builtin_dir()
 _REGISTRY: dict[str, CorpusSpec] = {}
 _CORPORA: dict[CorpusSpec, Corpus] = {}
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
