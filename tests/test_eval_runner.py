@@ -115,3 +115,28 @@ def test_config_errors(tiny_model_dir: Path) -> None:
         run_eval(_cfg(tiny_model_dir, benchmarks=["gsm8k", "mmlu"]), "/nonexistent")
     with pytest.raises(ValueError, match="does not cover"):
         run_evals(_cfg(tiny_model_dir, protocol="mmlu-pro-official"), "/nonexistent")
+
+
+def test_mmlu_pro_drops_shots_over_token_budget(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBackend,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The official script removes shots while the prompt is too long; the recorded prompt hashes show it."""
+    from pretrainzero.eval import get_protocol, load_benchmark, runner
+
+    fixtures = Path(__file__).parent / "fixtures" / "eval"
+    bench = load_benchmark("mmlu_pro", fixtures, check_rows=False, allow_hub=False)
+    proto = get_protocol("mmlu-pro-official")
+    samples = list(bench.samples[:2])
+    full = runner.build_prompts(proto, samples, bench, backend)
+    assert full == [proto.build_prompt(s, bench) for s in samples]  # fits 4096 - 2048 tokens
+    sizes = [backend.count_tokens(p) for p in full]
+    zero_shot = [backend.count_tokens(proto.build_prompt(s, bench, n_shots=0)) for s in samples]
+    assert all(z < f for z, f in zip(zero_shot, sizes))
+    # Shrink the model length so that only the zero-shot prompt fits the budget.
+    monkeypatch.setattr(runner, "MMLU_PRO_MAX_MODEL_LEN", 2048 + max(zero_shot) + 1)
+    cut = runner.build_prompts(proto, samples, bench, backend)
+    assert cut == [proto.build_prompt(s, bench, n_shots=0) for s in samples]
+    cfg = _cfg(tiny_model_dir, benchmarks=["mmlu_pro"], protocol="mmlu-pro-official", limit=2)
+    rec = runner.evaluate_benchmark(runner.normalize_config(cfg), "mmlu_pro", backend, tmp_path, loaded=bench)
+    assert validate_record(rec) == []
+    rows = [json.loads(x) for x in (tmp_path / rec["samples_file"]).read_text().splitlines()]
+    assert [r["prompt_hash"] for r in rows] == [gen_cache.prompt_hash(p) for p in cut]

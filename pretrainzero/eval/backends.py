@@ -166,6 +166,10 @@ class TransformersBackend:
     def model_info(self) -> dict[str, Any]:
         return {"source": self.source, "sha256": sha256_of_weights(self.source) if self.source else None}
 
+    def count_tokens(self, prompt: Prompt) -> int:
+        """Prompt length in tokens, as the model will see it."""
+        return len(self._encode([prompt])[0])
+
     def _encode(self, prompts: Sequence[Prompt]) -> list[list[int]]:
         texts = [self.render(p) for p in prompts]
         # A rendered chat template already holds its special tokens; adding BOS again would shift
@@ -309,6 +313,11 @@ class VLLMBackend:
         self.llm = LLM(model=self.source, dtype=dtype, seed=0, **cfg.extra)
         self.tok = self.llm.get_tokenizer()
         self.calls = 0
+
+    def count_tokens(self, prompt: Prompt) -> int:
+        text = (self.tok.apply_chat_template([dict(m) for m in prompt], tokenize=False, add_generation_prompt=True)
+                if _is_chat(prompt) else prompt)
+        return len(self.tok(text, add_special_tokens=not _is_chat(prompt))["input_ids"])
 
     def versions(self) -> dict[str, str]:
         import torch

@@ -99,6 +99,28 @@ def generation_seed(run_seed: int, sample_id: str, k_index: int) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
+# TIGER-Lab's evaluate_from_local.py runs with max_model_len 4096 and drops shots while the prompt
+# has >= max_model_len - max_new_tokens tokens.
+MMLU_PRO_MAX_MODEL_LEN = 4096
+
+
+def build_prompts(protocol: Protocol, samples: list[Any], bench: LoadedBenchmark, backend: Backend) -> list[Any]:
+    """Prompts of ``samples``; for few-shot protocols with a token budget, shots are dropped one at
+    a time while the prompt is too long (needs a backend that can count tokens)."""
+    prompts = [protocol.build_prompt(s, bench) for s in samples]
+    count = getattr(backend, "count_tokens", None)
+    n_shots = getattr(protocol, "n_shots", None)
+    if protocol.id != "mmlu-pro-official" or count is None or n_shots is None:
+        return prompts
+    budget = MMLU_PRO_MAX_MODEL_LEN - protocol.decoding(bench.name).max_new_tokens
+    for i, s in enumerate(samples):
+        n = n_shots
+        while n > 0 and count(prompts[i]) >= budget:
+            n -= 1
+            prompts[i] = protocol.build_prompt(s, bench, n_shots=n)  # type: ignore[call-arg]
+    return prompts
+
+
 def _subset(n_eval: int, n_total: int, limit: int | None) -> dict[str, Any] | None:
     if limit is None or n_eval >= n_total:
         return None
@@ -151,7 +173,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
     rid = row_id(name, benchmark, protocol.id)
     info = backend.model_info()
 
-    prompts = [protocol.build_prompt(s, bench) for s in samples]
+    prompts = build_prompts(protocol, samples, bench, backend)
     hashes = [gen_cache.prompt_hash(p) for p in prompts]
     prompt_texts = [json.dumps(p) for p in prompts]
     dec_key = {"temperature": decoding.temperature, "top_p": decoding.top_p,
