@@ -17,7 +17,9 @@ Completions are forced to exactly ``--completion-len`` tokens in all three (``mi
 TRL's ``generation_kwargs``; for ours the model's ``generation_config``, set by wrapping the
 trainer's loader), so the work per step is identical. Each prints the median seconds/step over ``--steps`` steps
 after ``--warmup`` warm-up steps. ``--fast`` adds a row for our trainer with the fastest CPU
-options we offer: bf16 weights (pure bf16 training) and the shared prefill.
+options we offer: bf16 weights (pure bf16 training) and the shared prefill. bf16 is fast only
+where the CPU has bf16 matrix instructions (AVX512-BF16 or AMX); without them torch emulates it
+and a bf16 forward/backward is many times slower than fp32 (``--fast-dtype float32`` then).
 
     python benchmarks/trainer_vs_trl.py --model tiny28m --steps 5 --warmup 2 [--fast]
     python benchmarks/trainer_vs_trl.py --model smollm2-135m --fast
@@ -232,7 +234,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--steps", type=int, default=5, help="measured steps (median)")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    ap.add_argument("--fast", action="store_true", help="also time our trainer with bf16 + shared prefill")
+    ap.add_argument("--fast", action="store_true", help="also time our trainer with --fast-dtype + shared prefill")
+    ap.add_argument("--fast-dtype", default="bfloat16", choices=("bfloat16", "float32"),
+                    help="weights of the fast row (bf16 pays only on CPUs with AVX512-BF16/AMX)")
     ap.add_argument("--only", default="ours,trl,limit",
                     help="comma list of limit, ours, ours-noshare (no shared prefill), trl, fast")
     ap.add_argument("--seed", type=int, default=0)
@@ -265,7 +269,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "ours": lambda: run_ours(path, args),
         "trl": lambda: run_trl(path, prompts, args),
         "ours-noshare": lambda: run_ours(path, args, shared_prefill=False),
-        "fast": lambda: run_ours(path, args, dtype="bfloat16", shared_prefill=True),
+        "fast": lambda: run_ours(path, args, dtype=args.fast_dtype, shared_prefill=True),
     }
     for name in ("limit", "ours", "ours-noshare", "trl", "fast"):
         if name in which:
