@@ -58,11 +58,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
 
     from pretrainzero.rl.checkpoint import list_checkpoints
-    from pretrainzero.rl.data import heldout_paragraphs
-    from pretrainzero.rl.heldout import build_heldout_items, paired_difference
+    from pretrainzero.rl.heldout import paired_difference, recipe_heldout_items
     from pretrainzero.rl.metrics import read_metrics
     from pretrainzero.rl.recipe import load_recipe, recipe_from_dict
-    from pretrainzero.rl.step import build_masker
 
     run = Path(args.run)
     if not list_checkpoints(run / "checkpoints"):
@@ -82,10 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     _, tok = load_model(str(final))
     n = args.heldout_n or recipe.heldout_n
-    paras = heldout_paragraphs(recipe.corpus, n)
-    items = build_heldout_items([(p.id, p.text) for p in paras], build_masker(recipe.heldout_masker,
-                                recipe.heldout_masker_kwargs), tok, form=recipe.prompt_form, prefill=recipe.prefill,
-                                seed=recipe.seed, limit=n)
+    items = recipe_heldout_items(recipe, tok, n)
     print(f"held-out: {len(items)} items from {recipe.corpus} ({recipe.heldout_masker} {recipe.heldout_masker_kwargs}, "
           f"seed {recipe.seed}); cold start = {cold.name}, RL = {final.name}", flush=True)
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,17 +28,16 @@ def is_heldout(paragraph_id: str, fraction: float = HELDOUT_FRACTION) -> bool:
     return h % _BUCKETS < round(fraction * _BUCKETS)
 
 
-def heldout_paragraphs(corpus_name: str, n: int) -> list[Paragraph]:
-    """The first ``n`` held-out paragraphs in corpus order (fewer if the corpus has fewer)."""
+def iter_heldout_paragraphs(corpus_name: str) -> Iterator[Paragraph]:
+    """Held-out paragraphs in corpus order, lazily (callers stop once they have enough usable ones)."""
     from ..corpus import get_corpus
 
-    out: list[Paragraph] = []
-    for p in get_corpus(corpus_name):
-        if len(out) >= n:
-            break
-        if is_heldout(p.id):
-            out.append(p)
-    return out
+    return (p for p in get_corpus(corpus_name) if is_heldout(p.id))
+
+
+def heldout_paragraphs(corpus_name: str, n: int) -> list[Paragraph]:
+    """The first ``n`` held-out paragraphs in corpus order (fewer if the corpus has fewer)."""
+    return list(itertools.islice(iter_heldout_paragraphs(corpus_name), n))
 
 
 class ParagraphStream:

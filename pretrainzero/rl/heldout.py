@@ -27,7 +27,7 @@ import numpy as np
 
 from ..masking import MaskedExample
 from ..prompts import prediction_prompt
-from ..rewards import extract_prediction, exact_match
+from ..rewards import exact_match, extract_prediction
 from .likelihood import ANSWER_PREFIX, span_token_logprobs
 
 Masker = Callable[[str, np.random.Generator], MaskedExample | None]
@@ -73,6 +73,18 @@ def build_heldout_items(
         if limit is not None and len(items) >= limit:
             break
     return items
+
+
+def recipe_heldout_items(recipe: Any, tokenizer: Any, n: int | None = None) -> list[HeldoutItem]:
+    """The held-out items a recipe is judged on: the first ``n`` (default ``recipe.heldout_n``)
+    held-out paragraphs its held-out masker can use, each masked by ``(recipe.seed, paragraph id)``."""
+    from .data import iter_heldout_paragraphs
+    from .step import build_masker
+
+    masker = build_masker(recipe.heldout_masker, recipe.heldout_masker_kwargs)
+    paras = ((p.id, p.text) for p in iter_heldout_paragraphs(recipe.corpus))
+    return build_heldout_items(paras, masker, tokenizer, form=recipe.prompt_form, prefill=recipe.prefill,
+                               seed=recipe.seed, limit=n or recipe.heldout_n)
 
 
 def mean_se(values: Sequence[float]) -> tuple[float, float]:

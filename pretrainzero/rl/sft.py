@@ -117,7 +117,7 @@ def build_sft_examples(
 ) -> list[SFTExample]:
     """One example per maskable paragraph, in a seeded shuffled order.
 
-    A paragraph becomes a generator example (paragraph → ``\mask{span}``) with probability
+    A paragraph becomes a generator example (paragraph → ``\\mask{span}``) with probability
     ``generator_fraction``, otherwise a predictor example (masked paragraph → ``\boxed{span}``).
     """
     rng = np.random.default_rng(config.seed)

@@ -44,7 +44,7 @@ import torch
 from ..models import load_model
 from .algorithms import get_algorithm
 from .checkpoint import latest_checkpoint, load_training_state, save_checkpoint
-from .data import ParagraphStream, heldout_paragraphs
+from .data import ParagraphStream
 from .metrics import MetricsLog, read_metrics
 from .recipe import Recipe
 from .report import plot_curves, write_report
@@ -251,13 +251,9 @@ def train(
 
     items: list[Any] = []
     if recipe.heldout_n and (recipe.eval_at_start or recipe.eval_at_end):
-        from .heldout import build_heldout_items
+        from .heldout import recipe_heldout_items
 
-        paras = heldout_paragraphs(recipe.corpus, recipe.heldout_n)
-        items = build_heldout_items([(p.id, p.text) for p in paras],
-                                    build_masker(recipe.heldout_masker, recipe.heldout_masker_kwargs), tok,
-                                    form=recipe.prompt_form, prefill=recipe.prefill, seed=recipe.seed,
-                                    limit=recipe.heldout_n)
+        items = recipe_heldout_items(recipe, tok)
         if not items:
             log(f"warning: corpus {recipe.corpus!r} gave no held-out items; skipping held-out evaluation")
 
