@@ -16,7 +16,8 @@ What one training step does, in plain words:
    clipped, and AdamW takes one step (learning rate: linear warm-up, then cosine). There is no KL
    term and no reference model. Because the batch is used for exactly one update, the
    "old" policy *is* the current one: the ratio is 1 and ``old_logp`` is the detached new
-   log-probability, which saves a forward pass (the clip still bounds the step's gradient).
+   log-probability, which saves a forward pass (the clip is then inactive; it bites only when the
+   sampling policy lags the trained one, e.g. an external vLLM engine).
    The G samples of one prompt share a single pass over that prompt, in sampling and here.
 5. Log the step's metrics, and every ``save_every`` steps write an atomic checkpoint.
 
