@@ -122,7 +122,7 @@ def test_partial_aggregates_and_subsets_are_labelled(tmp_path):
     assert m.value == 50.0 and "partial" in m.flags and m.note == "partial 1/6"
     assert o.value == pytest.approx(40.0) and "partial" in o.flags and "math 1/6, general 1/3" in o.note
     md = (root / "README.md").read_text()
-    assert "50.00 (partial 1/6)" in md and "m / GSM8K: first 100 of 1319" in md
+    assert "50.00 (partial 1/6)" in md and "m / GSM8K: subset: first 100 of 1319" in md
 
 
 def test_complete_aggregate_is_not_labelled_partial():
@@ -204,3 +204,20 @@ def test_html_renders_and_sorts_in_headless_chromium(many, tmp_path):
     assert 'aria-sort="ascending"' in table
     values = [float(v) for v in re.findall(r'data-value="([0-9.]+)"[^>]*data-record="[^"]*__gsm8k__', table)]
     assert len(values) == 3 and values == sorted(values)
+
+
+def test_protocol_deviations_are_marked_in_cells_rows_and_notes(tmp_path):
+    dev = make_record("m", "gsm8k", score=0.5)
+    dev["config"]["protocol_deviations"] = ["max_new_tokens=256 (protocol: 8192)"]
+    recs = [dev, make_record("other", "gsm8k", score=0.4)]
+    root = make_root(tmp_path, recs, with_reference=False)
+    render(root)
+    [table] = protocol_tables(load_records(root / "results"))
+    rows = {r.label: r for r in table.rows}
+    assert set(rows) == {"m (deviates)", "other"}
+    assert "deviates" in rows["m (deviates)"].cells["gsm8k"].flags
+    assert "deviates" not in rows["other"].cells["gsm8k"].flags
+    md = (root / "README.md").read_text()
+    assert re.search(r"50\.00( ± [0-9.]+)?ᵈ", md) and "m / GSM8K: deviates: max_new_tokens=256 (protocol: 8192)" in md
+    assert not re.search(r"40\.00( ± [0-9.]+)?ᵈ", md)
+    assert "flag-deviates" in (root / "index.html").read_text()

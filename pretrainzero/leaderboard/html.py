@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from html import escape
 
 from .aggregate import display_name
-from .markdown import SUBSET_MARK, suspect_marks
+from .markdown import DEVIATION_MARK, SUBSET_MARK, suspect_marks
 from .reference import Reference
 from .store import Record
 from .table import Cell, Table
@@ -50,7 +50,7 @@ table.sortable th::after { content: "\\2195"; position: absolute; right: .35rem;
 table.sortable th[aria-sort="ascending"]::after { content: "\\25B2"; color: var(--fg); }
 table.sortable th[aria-sort="descending"]::after { content: "\\25BC"; color: var(--fg); }
 td.num { text-align: right; } td.missing { color: #b0b4ba; text-align: center; }
-td.flag-partial, td.flag-subset { background: #fff8e1; } td.flag-suspect { background: #fdecea; }
+td.flag-partial, td.flag-subset, td.flag-deviates { background: #fff8e1; } td.flag-suspect { background: #fdecea; }
 td .se { color: var(--muted); font-size: .85em; } td .lbl { color: #8a6d00; font-size: .8em; }
 svg.chart { display: block; margin: .6rem 0 1rem; max-width: 100%; height: auto; }
 svg.chart text { font: 11px system-ui, sans-serif; fill: var(--fg); }
@@ -169,6 +169,8 @@ def _cell_html(cell: Cell | None, marks: dict[str, str]) -> str:
         body += f' <span class="se">± {cell.stderr:.2f}</span>'
     if "subset" in cell.flags:
         body += SUBSET_MARK
+    if "deviates" in cell.flags:
+        body += DEVIATION_MARK
     if "suspect" in cell.flags:
         body += escape(marks.get(cell.note, "?"))
     if "partial" in cell.flags:
@@ -220,6 +222,7 @@ def render_html(
         "<code>results/</code> and <code>reference/</code>. Accuracy in percent; ± is one standard error. "
         "One table per protocol id and "
         f"version: a number never crosses protocols. {SUBSET_MARK} = computed on a subset of the benchmark; "
+        f"{DEVIATION_MARK} = run with a recorded deviation from the protocol (see the notes); "
         "<em>partial k/n</em> = aggregate missing components. Click a column header to sort.</p>",
         "<h2>Measured results</h2>",
     ]

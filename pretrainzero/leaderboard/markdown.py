@@ -15,6 +15,7 @@ from .store import Record
 from .table import Cell, Table
 
 SUBSET_MARK = "ˢ"
+DEVIATION_MARK = "ᵈ"
 SUSPECT_MARKS = ("†", "‡", "§", "¶", "#")
 
 
@@ -34,6 +35,8 @@ def _cell_md(cell: Cell | None, marks: dict[str, str]) -> str:
         text += f" ± {cell.stderr:.2f}"
     if "subset" in cell.flags:
         text += SUBSET_MARK
+    if "deviates" in cell.flags:
+        text += DEVIATION_MARK
     if "suspect" in cell.flags:
         text += marks.get(cell.note, "?")
     if "partial" in cell.flags:
@@ -77,6 +80,8 @@ def render_markdown(
         "Each table holds numbers of exactly one protocol id and version; a number never crosses protocols. "
         f"`{SUBSET_MARK}` marks a cell computed on a subset of the benchmark "
         "(see the notes under the table); "
+        f"`{DEVIATION_MARK}` marks a run with a recorded deviation from the protocol, such as a reduced "
+        "token budget or fewer samples (the notes say which); "
         "`(partial k/n)` marks an aggregate missing some of its components. "
         "Math AVG = mean(MATH-500, Olympiad, Minerva, GSM8K, AMC23, AIME24); "
         "Overall AVG = mean(Math AVG, SuperGPQA, BBEH, MMLU-Pro), as in the paper.",

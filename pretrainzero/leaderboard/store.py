@@ -66,6 +66,11 @@ class Record:
         return None if subset is None else subset["label"]
 
     @property
+    def deviations(self) -> tuple[str, ...]:
+        """How the run departed from its protocol (e.g. a reduced token budget), as the runner recorded it."""
+        return tuple(self.data["config"].get("protocol_deviations") or ())
+
+    @property
     def config(self) -> Mapping[str, Any]:
         return self.data["config"]
 

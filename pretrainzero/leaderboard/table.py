@@ -26,7 +26,7 @@ class Cell:
 
     value: float | None
     stderr: float | None = None
-    flags: tuple[str, ...] = ()  # any of "subset", "partial", "suspect"
+    flags: tuple[str, ...] = ()  # any of "subset", "deviates", "partial", "suspect"
     note: str = ""  # why the flags are there (subset label, "partial 2/6", suspect reason key)
     record_id: str | None = None
 
@@ -72,10 +72,10 @@ def _aggregate_cell(agg: Aggregate) -> Cell:
 
 def _measured_cell(rec: Record) -> Cell:
     stderr = None if rec.stderr is None else 100 * rec.stderr
-    subset = rec.subset_label
-    return Cell(
-        100 * rec.score, stderr, ("subset",) if subset else (), f"subset: {subset}" if subset else "", rec.id
-    )
+    subset, deviations = rec.subset_label, rec.deviations
+    flags = (("subset",) if subset else ()) + (("deviates",) if deviations else ())
+    notes = ([f"subset: {subset}"] if subset else []) + ([f"deviates: {'; '.join(deviations)}"] if deviations else [])
+    return Cell(100 * rec.score, stderr, flags, "; ".join(notes), rec.id)
 
 
 def protocol_tables(records: Iterable[Record]) -> list[Table]:
@@ -102,13 +102,13 @@ def protocol_tables(records: Iterable[Record]) -> list[Table]:
             m = math_avg(scores)
             cells["math_avg"] = _aggregate_cell(m)
             cells["overall_avg"] = _aggregate_cell(overall_avg(scores, m))
-            subset = any("subset" in c.flags for c in cells.values())
-            label = f"{model} (subset)" if subset else model
+            kinds = [k for k in ("subset", "deviates") if any(k in c.flags for c in cells.values())]
+            label = f"{model} ({', '.join(kinds)})" if kinds else model
             rows.append(Row(label, cells))
             notes += [
-                f"{model} / {display_name(b)}: {r.subset_label}"
-                for b, r in sorted(by_model[model].items())
-                if r.subset_label
+                f"{model} / {display_name(b)}: {c.note}"
+                for b, c in sorted(cells.items())
+                if c.record_id and c.note
             ]
         tables.append(
             Table(
