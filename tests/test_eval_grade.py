@@ -7,9 +7,9 @@ import time
 import pytest
 
 from pretrainzero.eval import aggregate as agg
+from pretrainzero.eval.benchmarks import Sample
 from pretrainzero.eval.grade import grade_bbeh, grade_math, grade_math_batch, run_guarded, shutdown_pool
 from pretrainzero.eval.protocols import get_protocol
-from pretrainzero.eval.benchmarks import Sample
 
 
 def _sleepy(seconds: float, value: int) -> int:

@@ -27,15 +27,6 @@ PARAS = [
 MASKER = WholeWordMasker(min_chars=4, min_occurrences=2, rule="onemask")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from threads, and on a shared CPU extra threads cost ~40x."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_mean_se():
     m, se = mean_se([1.0, 0.0, 1.0, 0.0])
     assert m == 0.5 and se == pytest.approx(math.sqrt(1 / 3) / 2)

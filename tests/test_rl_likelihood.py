@@ -18,20 +18,6 @@ from pretrainzero.rl.likelihood import (  # noqa: E402
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from threads, and on a shared CPU extra threads cost ~40x."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_model_dir):
-    return load_model(str(tiny_model_dir))
-
-
 def _reference(model, tok, context: str, span: str) -> list[float]:
     """Unbatched, unpadded full forward: the ground truth the batched path must match."""
     ctx = tok(context, add_special_tokens=False)["input_ids"]

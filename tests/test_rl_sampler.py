@@ -12,22 +12,6 @@ from pretrainzero.rl.sampler import Completion, SamplingParams, render_prompt
 from pretrainzero.rl.vllm_sampler import INSTALL_HINT, VLLMSampler, completion_from_vllm, vllm_sampling_kwargs
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # 2 shared cores: one torch thread is far faster than two fighting other processes
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_model_dir):
-    from pretrainzero.models import load_model
-
-    return load_model(str(tiny_model_dir))
-
-
 def test_render_prompt_forms(tiny):
     _, tok = tiny
     chat = render_prompt(tok, "Q?", "chat", "\\boxed{")

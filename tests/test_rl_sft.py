@@ -18,20 +18,6 @@ PARAS = [
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from threads, and on a shared CPU extra threads cost ~40x."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_model_dir):
-    return load_model(str(tiny_model_dir))
-
-
 def test_target_text_strips_the_prefill():
     assert target_text("\\boxed{{{answer}}}", " Paris ", "\\boxed{") == "Paris}"
     assert target_text("so \\boxed{{{answer}}}", "Paris", "") == "so \\boxed{Paris}"

@@ -34,14 +34,6 @@ LEARNING = ["mode=random-rlpt", "predictor_reward=user_algo_example:length_rewar
             "algorithm=user_algo_example:SignedReinforce", "filter_groups=true"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def corpus():
     register_corpus("rl-trainer-test", source=TEXTS, min_chars=1)
