@@ -173,10 +173,14 @@ def supergpqa_option_label(text: str) -> str | None:
     Matching is case-insensitive and the letter is returned as written, so a lower-case ``a``
     never equals the gold ``A`` (as in the official scorer).
     """
+    return _last_line_then_text(text, _SG_LABELS)
+
+
+def _last_line_then_text(text: str, patterns: Sequence[re.Pattern[str]]) -> str | None:
+    """First group of the first pattern matching the last line, else the whole text (official order)."""
     text = text.rstrip()
-    last_line = text.split("\n")[-1]
-    for candidate in (last_line, text):
-        for pattern in _SG_LABELS:
+    for candidate in (text.split("\n")[-1], text):
+        for pattern in patterns:
             m = pattern.search(candidate)
             if m:
                 return m.group(1)
@@ -198,14 +202,7 @@ def supergpqa_option_content(text: str, options: Sequence[str]) -> str | None:
         re.compile(r"(?i:Answer)\s*" + _SG_WRAP + r"\s*" + body + _SG_SUFFIX + _SG_END),
         re.compile(r"^[^\w\r\n]*" + _SG_WRAP + r"\s*" + body + _SG_SUFFIX + _SG_END),
     )
-    text = text.rstrip()
-    last_line = text.split("\n")[-1]
-    for candidate in (last_line, text):
-        for pattern in patterns:
-            m = pattern.search(candidate)
-            if m:
-                return m.group(1)
-    return None
+    return _last_line_then_text(text, patterns)
 
 
 def _supergpqa_once(text: str, options: Sequence[str]) -> str | None:
