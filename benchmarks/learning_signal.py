@@ -30,7 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-METRICS = (("accuracy", "accuracy"), ("span_logprob", "span log p"), ("token_logprob", "token log p"))
+METRICS = (("accuracy", "accuracy"), ("sampled_accuracy", "sampled acc"), ("span_logprob", "span log p"),
+           ("token_logprob", "token log p"))
 
 
 def cold_start_checkpoint(ckpts: list[Path], recipe: Any) -> Path | None:
@@ -39,13 +40,14 @@ def cold_start_checkpoint(ckpts: list[Path], recipe: Any) -> Path | None:
     return next((c for c in ckpts if c.name == want), None)
 
 
-def score(model_path: str, recipe: Any, items: list[Any]) -> Any:
+def score(model_path: str, recipe: Any, items: list[Any], samples: int) -> Any:
     from pretrainzero.models import load_model
     from pretrainzero.rl.heldout import evaluate_heldout
 
     model, tok = load_model(model_path, dtype=recipe.dtype, device="cpu")
     return evaluate_heldout(model, tok, items, max_new_tokens=recipe.eval_max_tokens or recipe.max_response_tokens,
-                            normalized=recipe.normalized_match)
+                            normalized=recipe.normalized_match, samples=samples, temperature=recipe.temperature,
+                            stop=recipe.stop, seed=recipe.seed)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--run", default="runs/learning-signal", help="run directory (trained here if it has no checkpoint)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override for training")
     ap.add_argument("--heldout-n", type=int, default=None, help="held-out items to score (default: the recipe's)")
+    ap.add_argument("--samples", type=int, default=None,
+                    help="k for held-out sampled accuracy mean@k (default: the recipe's heldout_samples; 0 = off)")
     ap.add_argument("--json", default=None, help="write all numbers here")
     args = ap.parse_args(argv)
 
@@ -84,11 +88,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"held-out: {len(items)} items from {recipe.corpus} ({recipe.heldout_masker} {recipe.heldout_masker_kwargs}, "
           f"seed {recipe.seed}); cold start = {cold.name}, RL = {final.name}", flush=True)
 
+    k = recipe.heldout_samples if args.samples is None else args.samples
+    metrics = [(key, label) for key, label in METRICS if k or key != "sampled_accuracy"]
     results = {}
     for name, path in (("base", recipe.model), ("cold-start", str(cold)), ("rl", str(final))):
-        results[name] = score(path, recipe, items)
+        results[name] = score(path, recipe, items, k)
         r = results[name]
-        print(f"  {name:10s} accuracy {r.accuracy:.3f} ± {r.accuracy_se:.3f}   span log p {r.span_logprob:7.3f} ± "
+        sampled = f"   sampled acc {r.sampled_accuracy:.3f} ± {r.sampled_accuracy_se:.3f}" if k else ""
+        print(f"  {name:10s} accuracy {r.accuracy:.3f} ± {r.accuracy_se:.3f}{sampled}   span log p {r.span_logprob:7.3f} ± "
               f"{r.span_logprob_se:.3f}   token log p {r.token_logprob:7.3f} ± {r.token_logprob_se:.3f}", flush=True)
 
     out: dict[str, Any] = {"run": str(run), "items": len(items), "cold_start": cold.name, "rl": final.name,
@@ -96,7 +103,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     learned = []
     for after, before in (("cold-start", "base"), ("rl", "cold-start")):
         print(f"paired {after} − {before}:", flush=True)
-        for key, label in METRICS:
+        for key, label in metrics:
             d, se = paired_difference(results[after], results[before], key)
             z = d / se if se > 0 else (math.inf if d > 0 else 0.0)
             out["paired"][f"{after} - {before}: {key}"] = {"diff": d, "se": se, "z": z}

@@ -47,8 +47,9 @@ def test_masks_depend_only_on_seed_and_paragraph_id(tiny_model_dir):
 def test_training_on_the_items_raises_both_metrics(tiny_model_dir):
     model, tok = load_model(str(tiny_model_dir))
     items = build_heldout_items(PARAS, MASKER, tok, prefill="\\boxed{", seed=0)
-    before = evaluate_heldout(model, tok, items, max_new_tokens=6)
-    assert before.n == 3 and before.accuracy == 0.0
+    before = evaluate_heldout(model, tok, items, max_new_tokens=6, samples=4, stop=("}",))
+    assert before.n == 3 and before.accuracy == 0.0 and before.sampled_accuracy == 0.0
+    assert before.samples_per_item == 4 and len(before.sampled_correct) == 3
     assert before.span_logprob < 0 and before.token_logprob < 0
     # overfit the items (answer + "}" after the prefilled prompt); exact match must reach 1
     ex = [SFTExample(tuple(tok(i.prompt, add_special_tokens=False)["input_ids"]),
@@ -57,8 +58,11 @@ def test_training_on_the_items_raises_both_metrics(tiny_model_dir):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     for _ in range(40):
         sft_step(model, opt, ex, pad_token_id=tok.pad_token_id)
-    after = evaluate_heldout(model, tok, items, max_new_tokens=6)
+    after = evaluate_heldout(model, tok, items, max_new_tokens=6, samples=4, stop=("}",))
     assert after.accuracy == 1.0 and after.accuracy_se == 0.0
+    assert after.sampled_accuracy > 0.5  # sampled at temperature 1 from a peaked policy
+    d, _ = paired_difference(after, before, "sampled_accuracy")
+    assert d == pytest.approx(after.sampled_accuracy)
     diff, se = paired_difference(after, before, "span_logprob")
     assert diff > 0 and diff == pytest.approx(after.span_logprob - before.span_logprob)
     assert se >= 0
@@ -74,3 +78,21 @@ def test_paired_difference_needs_the_same_items(tiny_model_dir):
     r2 = evaluate_heldout(model, tok, items[:2], max_new_tokens=2)
     with pytest.raises(ValueError, match="same held-out set"):
         paired_difference(r3, r2)
+
+
+def test_sampled_accuracy_is_seeded_and_leaves_the_global_rng_alone(tiny_model_dir):
+    model, tok = load_model(str(tiny_model_dir))
+    items = build_heldout_items(PARAS, MASKER, tok, prefill="\\boxed{", seed=0)
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    a = evaluate_heldout(model, tok, items, max_new_tokens=4, samples=3, seed=7)
+    assert torch.equal(torch.rand(3), expected_next)  # training's RNG stream is unchanged
+    b = evaluate_heldout(model, tok, items, max_new_tokens=4, samples=3, seed=7)
+    assert a.sampled_correct == b.sampled_correct and a.samples_per_item == 3
+    none = evaluate_heldout(model, tok, items, max_new_tokens=2)
+    assert math.isnan(none.sampled_accuracy)
+    with pytest.raises(ValueError, match="no sampled accuracy"):
+        none.per_item("sampled_accuracy")
+    with pytest.raises(ValueError, match="temperature"):
+        evaluate_heldout(model, tok, items, max_new_tokens=2, samples=2, temperature=0.0)

@@ -242,9 +242,12 @@ def test_sft_cold_start_and_heldout_eval_inside_the_trainer(tiny_model_dir, tmp_
     register_corpus("rl-trainer-heldout", source=texts, min_chars=1)
     r = recipe(tiny_model_dir, "rl-trainer-heldout", *LEARNING, "steps=1", "sft={steps: 1, batch_size: 2}",
                "heldout_n=3", "eval_at_start=true", "eval_at_end=true", "eval_max_tokens=3",
-               "heldout_masker=whole-word")
-    res = train(r, tmp_path, progress=False, log=lambda s: None)
+               "heldout_masker=whole-word", "heldout_samples=2")
+    logged: list[str] = []
+    res = train(r, tmp_path, progress=False, log=logged.append)
     assert set(res.heldout) == {"base", "cold_start", "final"} and res.heldout["final"]["n"] >= 1
+    assert res.heldout["final"]["samples_per_item"] == 2 and 0 <= res.heldout["final"]["sampled_accuracy"] <= 1
+    assert any("sampled accuracy (mean@2)" in line for line in logged)
     assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")] == ["step-000000", "step-000001"]
     assert "Held-out masked-span evaluation" in res.report.read_text()
     assert any(row.get("phase") == "sft" for row in read_metrics(res.metrics))

@@ -1,4 +1,4 @@
-r"""Held-out masked-span evaluation: greedy exact match and span log-likelihood, with errors.
+r"""Held-out masked-span evaluation: exact match (greedy and sampled) and span log-likelihood.
 
 A fixed set of paragraphs that training never sees (the trainer's ``is_heldout`` split) is
 masked once, deterministically: the mask of a paragraph depends only on ``(seed, paragraph
@@ -6,6 +6,9 @@ id)``, never on the order or on other paragraphs, so the base model, the cold-st
 and the RL checkpoint are scored on exactly the same items. Two metrics per item:
 
 * exact match (strict, as the reward) of the last ``\boxed{}`` in the greedy completion;
+* sampled accuracy: the mean exact match of ``k`` completions sampled at the training
+  temperature (mean@k), i.e. the expected reward RL maximises, measured on items never trained
+  on. Sampling is seeded per evaluation, so a model scores the same every time;
 * log p(hidden span | prompt) teacher-forced after the rendered prompt and the answer prefix
   ``\boxed{``, summed over the span's tokens (per span) and divided by their count (per token).
 
@@ -31,8 +34,8 @@ from ..rewards import exact_match, extract_prediction
 from .likelihood import ANSWER_PREFIX, span_token_logprobs
 
 Masker = Callable[[str, np.random.Generator], MaskedExample | None]
-Metric = Literal["accuracy", "span_logprob", "token_logprob"]
-METRICS: tuple[str, ...] = ("accuracy", "span_logprob", "token_logprob")
+Metric = Literal["accuracy", "sampled_accuracy", "span_logprob", "token_logprob"]
+METRICS: tuple[str, ...] = ("accuracy", "sampled_accuracy", "span_logprob", "token_logprob")
 
 
 def paragraph_rng(seed: int, paragraph_id: str) -> np.random.Generator:
@@ -111,6 +114,10 @@ class HeldoutResult:
     correct: tuple[float, ...]
     span_logprobs: tuple[float, ...]
     token_logprobs: tuple[float, ...]
+    sampled_accuracy: float = float("nan")  # mean over items of mean@k exact match (nan when k = 0)
+    sampled_accuracy_se: float = float("nan")
+    samples_per_item: int = 0
+    sampled_correct: tuple[float, ...] = ()
 
     def summary(self) -> dict[str, float]:
         """The scalar fields (for JSON and printing)."""
@@ -121,7 +128,10 @@ class HeldoutResult:
         """The per-item values of one metric."""
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-        return {"accuracy": self.correct, "span_logprob": self.span_logprobs, "token_logprob": self.token_logprobs}[metric]
+        if metric == "sampled_accuracy" and not self.samples_per_item:
+            raise ValueError("this result has no sampled accuracy (evaluated with samples=0)")
+        return {"accuracy": self.correct, "sampled_accuracy": self.sampled_correct, "span_logprob": self.span_logprobs,
+                "token_logprob": self.token_logprobs}[metric]
 
 
 def greedy_answers(
@@ -158,8 +168,15 @@ def evaluate_heldout(
     batch_size: int = 16,
     answer_prefix: str = ANSWER_PREFIX,
     normalized: bool = False,
+    samples: int = 0,
+    temperature: float = 1.0,
+    stop: Sequence[str] = (),
+    seed: int = 0,
 ) -> HeldoutResult:
-    """Score ``model`` on ``items``: greedy exact match and teacher-forced span log-likelihood.
+    """Score ``model`` on ``items``: greedy exact match, teacher-forced span log-likelihood and,
+    with ``samples`` = k > 0, mean@k exact match of completions sampled at ``temperature``
+    (``max_new_tokens`` and ``stop`` as in training; seeded with ``seed``, the global RNG
+    untouched).
 
     The likelihood context is the rendered prompt followed by ``answer_prefix`` (unless the
     prompt was already prefilled with it), i.e. the probability of writing the span directly,
@@ -177,7 +194,32 @@ def evaluate_heldout(
     acc, acc_se = mean_se(correct)
     slp, slp_se = mean_se(span_lp)
     tlp, tlp_se = mean_se(tok_lp)
-    return HeldoutResult(len(items), acc, acc_se, slp, slp_se, tlp, tlp_se, tuple(correct), tuple(span_lp), tuple(tok_lp))
+    sampled: list[float] = []
+    if samples > 0:
+        sampled = sampled_correct(model, tokenizer, items, samples, temperature=temperature,
+                                  max_new_tokens=max_new_tokens, stop=stop, seed=seed, normalized=normalized)
+    sacc, sacc_se = mean_se(sampled) if sampled else (float("nan"), float("nan"))
+    return HeldoutResult(len(items), acc, acc_se, slp, slp_se, tlp, tlp_se, tuple(correct), tuple(span_lp), tuple(tok_lp),
+                         sacc, sacc_se, samples, tuple(sampled))
+
+
+def sampled_correct(
+    model: Any, tokenizer: Any, items: Sequence[HeldoutItem], k: int, *, temperature: float, max_new_tokens: int,
+    stop: Sequence[str] = (), seed: int = 0, normalized: bool = False, batch_size: int = 32,
+) -> list[float]:
+    """Per item, the fraction of ``k`` sampled completions whose answer matches exactly."""
+    import torch
+
+    from .hf_sampler import TransformersSampler
+    from .sampler import SamplingParams
+
+    if temperature <= 0:
+        raise ValueError(f"sampled accuracy needs temperature > 0, got {temperature}")
+    params = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens, stop=tuple(stop), seed=seed)
+    with torch.random.fork_rng():  # the caller's RNG stream (training, resume) is not disturbed
+        groups = TransformersSampler(model, tokenizer, batch_size=batch_size).generate([it.prompt for it in items], k, params)
+    return [sum(exact_match(extract_prediction(it.prefill + c.text), it.answer, normalized=normalized) for c in g) / k
+            for it, g in zip(items, groups)]
 
 
 def paired_difference(after: HeldoutResult, before: HeldoutResult, metric: Metric = "span_logprob") -> tuple[float, float]:

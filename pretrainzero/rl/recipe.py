@@ -104,13 +104,14 @@ class Recipe:
     eval_at_start: bool = True
     eval_at_end: bool = True
     eval_max_tokens: int | None = None  # held-out eval response budget (default: max_response_tokens)
+    heldout_samples: int = 0  # k > 0 adds held-out mean@k accuracy, sampled at `temperature`
 
     def __post_init__(self) -> None:
         for name in ("paragraphs_per_step", "g_gen", "g_pred", "max_prompt_tokens", "max_response_tokens",
                      "sampler_batch_size", "micro_batch_size", "nan_patience", "save_every",
                      "keep_checkpoints", "random_masks_per_paragraph"):
             _positive(self, name)
-        for name in ("steps", "warmup_steps", "cold_start_steps", "heldout_n", "sft_paragraphs"):
+        for name in ("steps", "warmup_steps", "cold_start_steps", "heldout_n", "sft_paragraphs", "heldout_samples"):
             _positive(self, name, minimum=0)
         if self.max_mask_response_tokens is not None:
             _positive(self, "max_mask_response_tokens")
@@ -122,6 +123,8 @@ class Recipe:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if self.heldout_samples and self.temperature == 0:
+            raise ValueError("heldout_samples needs temperature > 0 (it measures accuracy of sampled answers)")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if not 0 <= self.min_lr_ratio <= 1:

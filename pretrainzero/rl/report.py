@@ -107,11 +107,15 @@ def write_report(
         skipped = sum(1 for r in rows if r.get("skipped"))
         lines += ["", f"Updates skipped (non-finite loss or empty batch): {skipped} of {len(rows)} steps.", ""]
     if heldout:
-        lines += ["## Held-out masked-span evaluation (greedy)", "", "| when | n | accuracy | ± se | span log p | ± se |",
-                  "|---|---|---|---|---|---|"]
+        k = max(int(h.get("samples_per_item") or 0) for h in heldout.values())
+        sampled = f" sampled mean@{k} | ± se |" if k else ""
+        lines += ["## Held-out masked-span evaluation", "",
+                  f"| when | n | greedy accuracy | ± se |{sampled} span log p | ± se |",
+                  "|---|---|---|---|" + ("---|---|" if k else "") + "---|---|"]
         for when, h in heldout.items():
-            lines.append(f"| {when} | {_fmt(h.get('n'))} | {_fmt(h.get('accuracy'))} | {_fmt(h.get('accuracy_se'))} "
-                         f"| {_fmt(h.get('span_logprob'))} | {_fmt(h.get('span_logprob_se'))} |")
+            cells = f" {_fmt(h.get('sampled_accuracy'))} | {_fmt(h.get('sampled_accuracy_se'))} |" if k else ""
+            lines.append(f"| {when} | {_fmt(h.get('n'))} | {_fmt(h.get('accuracy'))} | {_fmt(h.get('accuracy_se'))} |"
+                         f"{cells} {_fmt(h.get('span_logprob'))} | {_fmt(h.get('span_logprob_se'))} |")
         lines.append("")
     if warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in warnings] + [""]

@@ -191,8 +191,9 @@ def _heldout(model: Any, tokenizer: Any, recipe: Recipe, items: list[Any]) -> di
     from .heldout import evaluate_heldout
 
     budget = recipe.eval_max_tokens or recipe.max_response_tokens
-    return evaluate_heldout(model, tokenizer, items, max_new_tokens=budget,
-                            normalized=recipe.normalized_match).summary()
+    return evaluate_heldout(model, tokenizer, items, max_new_tokens=budget, normalized=recipe.normalized_match,
+                            samples=recipe.heldout_samples, temperature=recipe.temperature, stop=recipe.stop,
+                            seed=recipe.seed).summary()
 
 
 def train(
@@ -398,5 +399,7 @@ def train(
 
 
 def _fmt_heldout(h: dict[str, float]) -> str:
-    return (f"accuracy {h['accuracy']:.3f} ± {h['accuracy_se']:.3f}, span log p {h['span_logprob']:.3f} ± "
+    sampled = (f", sampled accuracy (mean@{int(h['samples_per_item'])}) {h['sampled_accuracy']:.3f} ± "
+               f"{h['sampled_accuracy_se']:.3f}" if h.get("samples_per_item") else "")
+    return (f"accuracy {h['accuracy']:.3f} ± {h['accuracy_se']:.3f}{sampled}, span log p {h['span_logprob']:.3f} ± "
             f"{h['span_logprob_se']:.3f} (n={int(h['n'])})")
