@@ -8,8 +8,10 @@ same fixed held-out items (paragraphs the trainer never draws, masked once per p
   i.e. where the PretrainZero RL phase started;
 * ``rl``: the newest checkpoint (end of the RL phase).
 
-For each: greedy masked-span exact-match accuracy, mean log p(span) per span and per token
-(teacher-forced after the prompt and ``\boxed{``), each ± its standard error. Then the paired
+For each: greedy masked-span exact-match accuracy; sampled accuracy (mean exact match of k
+completions sampled at the recipe's temperature, ``heldout_samples`` or ``--samples``: the
+expected reward that RL maximises, on items it never trained on); mean log p(span) per span and
+per token (teacher-forced after the prompt and ``\boxed{``); each ± its standard error. Then the paired
 differences (same items) cold-start − base and rl − cold-start with their standard errors and
 z = difference / error; the RL phase "learns" when z > 2 on at least one metric. Last, the
 per-step fraction of groups with non-zero reward variance (the groups DAPO keeps) from the
