@@ -172,9 +172,12 @@ def test_cli_train_prints_where_things_are(tiny_model_dir, tmp_path):
     cmd = [sys.executable, "-m", "pretrainzero", "train", "--recipe", str(ROOT / "agents" / "tiny-test.yaml"),
            "--steps", "1", "--out", str(out), "--no-progress", "--set", f"model={tiny_model_dir}",
            "--set", "corpus=rl-cli-test"]
-    proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=150, cwd=tmp_path)
+    heldout = ["--set", "heldout_n=2", "--set", "heldout_samples=2", "--set", "eval_at_end=true",
+               "--set", "heldout_masker=whole-word", "--set", "eval_max_tokens=2"]
+    proc = subprocess.run(cmd + heldout, check=False, env=env, capture_output=True, text=True, timeout=150, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"report:     {out / 'report.md'}" in proc.stdout and "checkpoint: " in proc.stdout
+    assert "held-out final: accuracy " in proc.stdout and "sampled accuracy (mean@2)" in proc.stdout
     assert (out / "checkpoints" / "step-000001" / "model.safetensors").exists() and (out / "curves.png").exists()
     bad = subprocess.run(cmd + ["--set", "g_genn=2"], check=False, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert bad.returncode == 2 and "unknown recipe field 'g_genn'; did you mean 'g_gen'" in bad.stderr

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe, overrides)  # validated before any model loads
     out = Path(args.out or Path("runs") / recipe.name)
 
-    from ..rl.trainer import train
+    from ..rl.trainer import format_heldout, train
 
     result = train(recipe, out, resume=args.resume, progress=not args.no_progress)
     print(f"status:     {result.status} ({result.steps_done} steps logged)")
@@ -41,6 +41,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"checkpoint: {result.checkpoint or 'none'}")
     if result.heldout:
         for when, h in result.heldout.items():
-            print(f"held-out {when}: accuracy {h['accuracy']:.3f} ± {h['accuracy_se']:.3f}, "
-                  f"span log p {h['span_logprob']:.3f} ± {h['span_logprob_se']:.3f}")
+            print(f"held-out {when}: {format_heldout(h)}")
     return 0 if result.status == "completed" else 1

@@ -268,7 +268,7 @@ def train(
     if state is None:
         if items and recipe.eval_at_start:
             heldout["base"] = _heldout(model, tok, recipe, items)
-            log(f"held-out before training: {_fmt_heldout(heldout['base'])}")
+            log(f"held-out before training: {format_heldout(heldout['base'])}")
         if recipe.sft is not None:  # supervised cold start, then a step-0 checkpoint marks it done
             from .sft import run_sft
 
@@ -283,7 +283,7 @@ def train(
                 f"{summary['sft_last_loss']:.3f}")
             if items and recipe.eval_at_start:
                 heldout["cold_start"] = _heldout(model, tok, recipe, items)
-                log(f"held-out after the cold start: {_fmt_heldout(heldout['cold_start'])}")
+                log(f"held-out after the cold start: {format_heldout(heldout['cold_start'])}")
             checkpoint(0)
 
     # ------------------------------------------------------------------ the loop
@@ -386,7 +386,7 @@ def train(
     # ------------------------------------------------------------------ wrap-up
     if status == "completed" and items and recipe.eval_at_end:
         heldout["final"] = _heldout(model, tok, recipe, items)
-        log(f"held-out after training: {_fmt_heldout(heldout['final'])}")
+        log(f"held-out after training: {format_heldout(heldout['final'])}")
         if last_ckpt is not None:  # record it with the checkpoint too
             extra_path = last_ckpt / "heldout.json"
             extra_path.write_text(json.dumps(heldout, indent=1))
@@ -398,7 +398,8 @@ def train(
     return TrainResult(status, len(rows), out, last_ckpt, report, plot, out / "metrics.jsonl", heldout, warnings)
 
 
-def _fmt_heldout(h: dict[str, float]) -> str:
+def format_heldout(h: dict[str, float]) -> str:
+    """One line: greedy accuracy, sampled accuracy (when measured) and span log p, each ± s.e."""
     sampled = (f", sampled accuracy (mean@{int(h['samples_per_item'])}) {h['sampled_accuracy']:.3f} ± "
                f"{h['sampled_accuracy_se']:.3f}" if h.get("samples_per_item") else "")
     return (f"accuracy {h['accuracy']:.3f} ± {h['accuracy_se']:.3f}{sampled}, span log p {h['span_logprob']:.3f} ± "
