@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from pretrainzero.rl.heldout import paired_difference, recipe_heldout_items
     from pretrainzero.rl.metrics import read_metrics
     from pretrainzero.rl.recipe import load_recipe, recipe_from_dict
+    from pretrainzero.rl.trainer import format_heldout
 
     run = Path(args.run)
     if not list_checkpoints(run / "checkpoints"):
@@ -96,9 +97,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, path in (("base", recipe.model), ("cold-start", str(cold)), ("rl", str(final))):
         results[name] = score(path, recipe, items, k)
         r = results[name]
-        sampled = f"   sampled acc {r.sampled_accuracy:.3f} ± {r.sampled_accuracy_se:.3f}" if k else ""
-        print(f"  {name:10s} accuracy {r.accuracy:.3f} ± {r.accuracy_se:.3f}{sampled}   span log p {r.span_logprob:7.3f} ± "
-              f"{r.span_logprob_se:.3f}   token log p {r.token_logprob:7.3f} ± {r.token_logprob_se:.3f}", flush=True)
+        print(f"  {name:10s} {format_heldout(r.summary())}, token log p {r.token_logprob:.3f} ± {r.token_logprob_se:.3f}",
+              flush=True)
 
     out: dict[str, Any] = {"run": str(run), "items": len(items), "cold_start": cold.name, "rl": final.name,
                            "models": {k: v.summary() for k, v in results.items()}, "paired": {}}

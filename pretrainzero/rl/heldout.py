@@ -3,7 +3,7 @@ r"""Held-out masked-span evaluation: exact match (greedy and sampled) and span l
 A fixed set of paragraphs that training never sees (the trainer's ``is_heldout`` split) is
 masked once, deterministically: the mask of a paragraph depends only on ``(seed, paragraph
 id)``, never on the order or on other paragraphs, so the base model, the cold-start checkpoint
-and the RL checkpoint are scored on exactly the same items. Two metrics per item:
+and the RL checkpoint are scored on exactly the same items. Metrics per item:
 
 * exact match (strict, as the reward) of the last ``\boxed{}`` in the greedy completion;
 * sampled accuracy: the mean exact match of ``k`` completions sampled at the training
@@ -120,9 +120,12 @@ class HeldoutResult:
     sampled_correct: tuple[float, ...] = ()
 
     def summary(self) -> dict[str, float]:
-        """The scalar fields (for JSON and printing)."""
-        d = asdict(self)
-        return {k: v for k, v in d.items() if not isinstance(v, tuple)}
+        """The scalar fields (for JSON and printing); no sampled-accuracy fields (NaN) when k = 0."""
+        d = {k: v for k, v in asdict(self).items() if not isinstance(v, tuple)}
+        if not self.samples_per_item:
+            for k in ("sampled_accuracy", "sampled_accuracy_se", "samples_per_item"):
+                d.pop(k)
+        return d
 
     def per_item(self, metric: Metric) -> tuple[float, ...]:
         """The per-item values of one metric."""
