@@ -22,7 +22,6 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -30,18 +29,13 @@ from typing import Any
 
 import yaml
 
+from ..paths import shipped_dir
 from .corpus import Corpus
 from .spec import CorpusSpec
 
 logger = logging.getLogger("pretrainzero.corpus")
 
-def _builtin_dir() -> Path:
-    """The repository's ``envs/`` (editable installs), else the copy a wheel installs under share/."""
-    repo = Path(__file__).resolve().parent.parent.parent / "envs"
-    return repo if repo.is_dir() else Path(sys.prefix) / "share" / "pretrainzero" / "envs"
-
-
-BUILTIN_DIR = _builtin_dir()
+BUILTIN_DIR = shipped_dir("envs")
 _REGISTRY: dict[str, CorpusSpec] = {}
 _BUILTIN: dict[str, CorpusSpec] = {}  # names defined by BUILTIN_DIR: protected from shadowing
 _CORPORA: dict[CorpusSpec, Corpus] = {}
