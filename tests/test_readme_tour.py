@@ -72,6 +72,7 @@ def test_quick_tour_runs(checkout, capsys):
     assert "pretrainzero/wiki-vital-en-MaskedSpan-v0" in out and "PASS" in out
     assert "agent=oracle  episodes=1000  mean reward 1.0000" in out
     assert (checkout / "runs" / "tiny" / "checkpoints" / "step-000003").is_dir()
+    assert (checkout / "models" / "tiny" / "model.safetensors").is_file()
     (record,) = [json.loads(p.read_text()) for p in (checkout / "runs" / "eval").glob("*.json")]
     assert record["subset"] and record["config"]["protocol_deviations"]  # labelled as a reduced run
 
