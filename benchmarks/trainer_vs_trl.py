@@ -157,13 +157,13 @@ def run_trl(path: str, prompts: list[tuple[str, str]], args: argparse.Namespace)
     from trl import GRPOConfig, GRPOTrainer
 
     from pretrainzero.models import load_model
-    from pretrainzero.rewards import predictor_reward
+    from pretrainzero.game import PredictionRule
 
     model, tok = load_model(path, dtype="float32")
     ds = Dataset.from_dict({"prompt": [p for p, _ in prompts], "answer": [a for _, a in prompts]})
 
     def exact_span(prompts: list[str], completions: list[str], answer: list[str], **_: Any) -> list[float]:
-        return [predictor_reward(c, a) for c, a in zip(completions, answer)]
+        return [PredictionRule().score(c, a) for c, a in zip(completions, answer)]
 
     times: list[float] = []
 

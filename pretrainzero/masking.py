@@ -12,7 +12,9 @@ Maskers are small frozen dataclasses called as ``masker(text, rng) -> MaskedExam
 :class:`RandomSpanMasker` (Random RLPT), :class:`NextTokenMasker` (Random NTP / RPT),
 :class:`EntropyNextTokenMasker` (Entropy NTP, top-20% entropy) and :class:`WholeWordMasker`.
 The learned mask generator of PretrainZero goes through :func:`apply_mask` with the span the
-model wrote.
+model wrote. :data:`MASKERS` / :func:`make_masker` is the one registry of maskers by name
+(``random-span``, ``whole-word``, ``next-token``, ``entropy-next-token``), used by env kwargs,
+recipes, SFT and held-out evaluation alike.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import functools
 import math
 import re
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -260,3 +262,36 @@ class EntropyNextTokenMasker:
         while s < e and text[s].isspace():
             s += 1
         return MaskedExample("next", text[:s], text[s:e], s)
+
+
+# --------------------------------------------------------------------------- the one masker registry
+
+Masker = Callable[[str, np.random.Generator], "MaskedExample | None"]
+
+MASKERS: dict[str, Callable[..., Masker]] = {
+    "random-span": RandomSpanMasker,  # the paper's Random RLPT baseline
+    "whole-word": WholeWordMasker,
+    "next-token": NextTokenMasker,  # Random NTP / RPT
+    "entropy-next-token": EntropyNextTokenMasker,  # Entropy NTP; needs scorer=callable (Python only)
+}
+
+
+def make_masker(masker: str | Masker = "random-span", kwargs: Mapping[str, Any] | None = None) -> Masker:
+    """A masker by name (env kwargs, recipes) with constructor ``kwargs``, or a masker object as is.
+
+    Names are spelled with hyphens everywhere (``whole-word``); the underscore spelling of older
+    versions fails with the right name in the message.
+    """
+    if callable(masker):
+        if kwargs:
+            raise ValueError("masker_kwargs only apply when the masker is given by name")
+        return masker
+    factory = MASKERS.get(masker) if isinstance(masker, str) else None
+    if factory is None:
+        fixed = str(masker).replace("_", "-")
+        hint = f"; maskers are spelled with hyphens: {fixed!r}" if fixed in MASKERS else ""
+        raise ValueError(f"unknown masker {masker!r}{hint}; choose one of {', '.join(MASKERS)}")
+    try:
+        return factory(**dict(kwargs or {}))
+    except TypeError as exc:
+        raise ValueError(f"bad arguments for masker {masker!r}: {exc}") from None

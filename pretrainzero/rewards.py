@@ -44,11 +44,6 @@ def extract_prediction(completion: str, *, think: bool = True) -> str | None:
     return last_boxed(strip_think(completion) if think else completion)
 
 
-def predictor_reward(completion: str, answer: str, *, normalized: bool = False, think: bool = True) -> float:
-    """Paper Eq. 8: exact match of the boxed answer with the hidden span."""
-    return exact_match(extract_prediction(completion, think=think), answer, normalized=normalized)
-
-
 def prefix_match(prediction: str | None, continuation: str) -> float:
     """RPT-style reward: the prediction is a non-empty prefix of the true continuation ending
     on a word boundary (so "Par" does not score against "Paris")."""

@@ -26,7 +26,6 @@ import verifiers.v1 as vf
 
 from .envs.masked_span import MaskedSpanEnv
 from .envs.registration import resolve_env_id
-from .rewards import exact_match, extract_prediction, prefix_match
 
 PREDICTOR_TASKS = ("MaskedSpan", "NextToken")
 
@@ -51,10 +50,7 @@ def score_reply(data: EpisodeData, reply: str) -> float:
     """The env's reward for ``reply`` on the episode ``data`` describes."""
     env = _env(data.env_id)
     if isinstance(env, MaskedSpanEnv) and data.answer is not None:
-        prediction = extract_prediction(reply, think=env.think)
-        if env.prefix:
-            return prefix_match(prediction, data.answer)
-        return exact_match(prediction, data.answer, normalized=env.normalized)
+        return env.rule.score(reply, data.answer)
     env.reset(options={"paragraph_id": data.paragraph_id, "seed": data.seed})
     _, reward, _, _, info = env.step(reply)
     return float(info["valid"]) if info.get("phase") == "mask" else float(reward)

@@ -4,13 +4,13 @@ import math
 
 import pytest
 
+from pretrainzero.game import PredictionRule
 from pretrainzero.masking import MaskedExample
 from pretrainzero.prompts import chat_messages, generation_prompt, prediction_prompt
 from pretrainzero.rewards import (
     exact_match,
     generator_reward,
     normalize_answer,
-    predictor_reward,
     prefix_match,
 )
 
@@ -41,8 +41,8 @@ def test_normalize_answer():
         ("x" * 2_000_000 + r"\boxed{Paris}", 1.0),
     ],
 )
-def test_predictor_reward(completion, reward):
-    assert predictor_reward(completion, "Paris") == reward
+def test_prediction_rule_scores_the_last_box(completion, reward):
+    assert PredictionRule().score(completion, "Paris") == reward
 
 
 def test_prefix_match_needs_a_word_boundary():

@@ -324,9 +324,29 @@ def test_env_classes_take_in_memory_corpora():
         assert info["paragraph_id"].startswith("memory:") and obs
     with pytest.raises(ValueError, match="unknown masker"):
         MaskedSpanEnv(list(TOY_TEXTS), masker="nope")
-    whole = MaskedSpanEnv(list(TOY_TEXTS), masker="whole_word", masker_kwargs={"min_chars": 6})
+    whole = MaskedSpanEnv(list(TOY_TEXTS), masker="whole-word", masker_kwargs={"min_chars": 6})
     _, info = whole.reset(seed=0)
     assert len(info["answer"]) >= 6 and " " not in info["answer"]
+
+
+def test_one_masker_registry_with_one_spelling(tmp_path):
+    """Env kwargs and recipes name maskers the same way; the old underscore spelling says the fix."""
+    from pretrainzero import masking
+    from pretrainzero.rl.recipe import recipe_from_dict
+
+    assert list(masking.MASKERS) == ["random-span", "whole-word", "next-token", "entropy-next-token"]
+    with pytest.raises(ValueError, match="maskers are spelled with hyphens: 'whole-word'"):
+        MaskedSpanEnv(list(TOY_TEXTS), masker="whole_word")
+    with pytest.raises(ValueError, match="sft_masker: unknown masker 'whole_word'.*'whole-word'"):
+        recipe_from_dict({"sft_masker": "whole_word"})
+    with pytest.raises(ValueError, match="heldout_masker: bad arguments for masker 'whole-word'"):
+        recipe_from_dict({"heldout_masker": "whole-word", "heldout_masker_kwargs": {"min_char": 4}})
+    kwargs = {"min_chars": 6, "min_occurrences": 1}
+    recipe = recipe_from_dict({"sft_masker": "whole-word", "sft_masker_kwargs": kwargs})
+    env_masker = MaskedSpanEnv(list(TOY_TEXTS), masker=recipe.sft_masker, masker_kwargs=kwargs).masker
+    assert env_masker == masking.make_masker(recipe.sft_masker, recipe.sft_masker_kwargs)  # one object, both paths
+    next_env = NextTokenEnv(list(TOY_TEXTS), masker="next-token")
+    assert next_env.reset(seed=0)[1]["answer"]
 
 
 def test_python_registered_corpus_works_in_spawned_async_workers(tmp_path, monkeypatch):

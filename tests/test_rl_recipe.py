@@ -38,7 +38,7 @@ def test_paper_recipe_file_matches_the_paper():
         ({"g_gen": 0}, r"g_gen must be >= 1"),
         ({"mode": "rlhf"}, r"'mode' must be one of 'pretrainzero'"),
         ({"generator_reward": "sigmoid"}, r"generator_reward must be one of"),
-        ({"random_masker": "entropy"}, r"random_masker must be one of"),
+        ({"random_masker": "entropy"}, r"random_masker: unknown masker .entropy.; choose one of random-span"),
         ({"algorithm": "ppoo"}, r"unknown algorithm 'ppoo'"),
         ({"algorithm_kwargs": {"eps_hi": 0.3}}, r"bad arguments for algorithm 'dapo'"),
         ({"predictor_reward": "bleu"}, r"predictor_reward must be one of"),

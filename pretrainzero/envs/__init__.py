@@ -5,17 +5,18 @@ registered as ``pretrainzero/{corpus}-{Task}-v{N}`` when the corpus is registere
 ``import pretrainzero`` for the YAML corpora); ``gymnasium.make`` and ``make_vec`` (sync or
 async) work on every id. ``reset(seed=s)`` is reproducible, and ``info`` names the paragraph id
 and episode seed, so ``reset(options={"paragraph_id": p, "seed": e})`` rebuilds any episode.
-Kwargs pass through ``gymnasium.make(id, masker="whole_word", normalized=True, ...)``.
+Kwargs pass through ``gymnasium.make(id, masker="whole-word", normalized=True, ...)`` (maskers are
+those of :data:`pretrainzero.masking.MASKERS`).
 """
 
 from __future__ import annotations
 
 from ..corpus.registry import add_listener
+from ..masking import MASKERS, make_masker
 from .active_masking import ActiveMaskingEnv
 from .base import CorpusEnv, SequenceCorpus
 from .mask_generation import MaskGenerationEnv
 from .masked_span import MaskedSpanEnv
-from .maskers import MASKERS, make_masker
 from .next_token import NextTokenEnv
 from .predictors import HeuristicPredictor
 from .registration import (

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..game import PredictionRule, parse_mask
 from ..masking import MaskedExample, MaskRule, apply_mask
 from ..prompts import generation_prompt, prediction_prompt
-from ..rewards import exact_match, extract_prediction
 from ..types import Paragraph
 from .base import CorpusEnv, as_text
-from .mask_generation import group_keys, mask_info, parse_mask
+from .mask_generation import group_keys, mask_info
 from .rng import EpisodeRng
 
 
@@ -39,8 +39,7 @@ class ActiveMaskingEnv(CorpusEnv):
         super().__init__(corpus, **base)
         apply_mask("x", "x", rule=mask_rule)  # fail fast on an unknown rule
         self.mask_rule = mask_rule
-        self.normalized = normalized
-        self.think = think
+        self.rule = PredictionRule(normalized=normalized, think=think)
         self._paragraph = self.NO_PARAGRAPH
         self._seed = 0
         self._rng = EpisodeRng(0)
@@ -76,7 +75,7 @@ class ActiveMaskingEnv(CorpusEnv):
 
     def _mask_step(self, action: Any) -> tuple[str, float, bool, bool, dict]:
         result = parse_mask(
-            self._paragraph.text, action, rule=self.mask_rule, rng=self._rng, think=self.think
+            self._paragraph.text, as_text(action), rule=self.mask_rule, rng=self._rng, think=self.rule.think
         )
         info = self._info("generator", "mask")
         info.update(mask_info(result))
@@ -95,8 +94,8 @@ class ActiveMaskingEnv(CorpusEnv):
         self._done = True
         mask = self._mask
         assert mask is not None
-        prediction = extract_prediction(as_text(action), think=self.think)
-        reward = exact_match(prediction, mask.answer, normalized=self.normalized)
+        judged = self.rule.judge(as_text(action), mask.answer)
+        prediction, reward = judged.prediction, judged.reward
         info = self._info("predictor", "predict")
         info.update(mask_info(mask))
         info.update(

@@ -14,22 +14,14 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from ..game import PredictionRule, parse_mask
 from ..masking import InvalidMask, MaskedExample, MaskRule, apply_mask
-from ..parsing import last_mask, strip_think
 from ..prompts import generation_prompt, prediction_prompt
-from ..rewards import GENERATOR_SHAPES, generator_reward, predictor_reward
+from ..rewards import GENERATOR_SHAPES, generator_reward
 from ..types import Paragraph
 from .base import CorpusEnv, as_text
 from .predictors import HeuristicPredictor, Predictor, run_predictor, title_hints
 from .rng import EpisodeRng
-
-
-def parse_mask(
-    paragraph: str, completion: Any, *, rule: MaskRule = "default", rng: Any = None, think: bool = True
-) -> MaskedExample | InvalidMask:
-    r"""Validate the last ``\mask{}`` of a completion against the paragraph (paper rule)."""
-    text = as_text(completion)
-    return apply_mask(paragraph, last_mask(strip_think(text) if think else text), rule=rule, rng=rng)
 
 
 def group_keys(paragraph_id: str, seed: int, mask: MaskedExample | None = None) -> dict[str, str]:
@@ -84,8 +76,7 @@ class MaskGenerationEnv(CorpusEnv):
         self.n_predictions = n_predictions
         self.shape = shape
         self.mask_rule = mask_rule
-        self.normalized = normalized
-        self.think = think
+        self.rule = PredictionRule(normalized=normalized, think=think)
         self._paragraph = self.NO_PARAGRAPH
         self._seed = 0
         self._rng = EpisodeRng(0)
@@ -113,14 +104,14 @@ class MaskGenerationEnv(CorpusEnv):
             title = str(self._paragraph.meta.get("title") or "")
             predict = HeuristicPredictor(self._rng, title_hints(title))
         completions = run_predictor(predict, prompt, self.n_predictions)
-        rewards = [predictor_reward(c, mask.answer, normalized=self.normalized) for c in completions]
+        rewards = [self.rule.score(c, mask.answer) for c in completions]
         return prompt, completions, rewards
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict]:
         self._finish()
         self._done = True
         paragraph = self._paragraph
-        result = parse_mask(paragraph.text, action, rule=self.mask_rule, rng=self._rng, think=self.think)
+        result = parse_mask(paragraph.text, as_text(action), rule=self.mask_rule, rng=self._rng, think=self.rule.think)
         info: dict[str, Any] = {"paragraph_id": paragraph.id, "seed": self._seed, "role": "generator"}
         info.update(mask_info(result))
         reward = 0.0

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..masking import MaskedExample
+from ..game import PredictionRule
+from ..masking import MaskedExample, Masker, make_masker
 from ..parsing import last_boxed
 from ..prompts import prediction_prompt
-from ..rewards import exact_match, extract_prediction, prefix_match
 from ..types import Paragraph
 from .base import MAX_SKIPS, CorpusEnv, as_text
-from .maskers import Masker, make_masker
 from .rng import EpisodeRng
 
 MAX_REDRAWS = 4  # masker calls per paragraph before it is skipped
@@ -39,7 +38,7 @@ class MaskedSpanEnv(CorpusEnv):
         self,
         corpus: str | Sequence[Paragraph | str] = "wiki-vital-en",
         *,
-        masker: str | Masker = "random_span",
+        masker: str | Masker = "random-span",
         masker_kwargs: Mapping[str, Any] | None = None,
         normalized: bool = False,
         prefix: bool = False,
@@ -48,9 +47,7 @@ class MaskedSpanEnv(CorpusEnv):
     ):
         super().__init__(corpus, **base)
         self.masker = make_masker(masker, masker_kwargs)
-        self.normalized = normalized
-        self.prefix = prefix
-        self.think = think
+        self.rule = PredictionRule(normalized=normalized, prefix=prefix, think=think)
         self._example: MaskedExample | None = None
         self._paragraph_id = ""
         self._seed = 0
@@ -91,18 +88,13 @@ class MaskedSpanEnv(CorpusEnv):
             "occurrences": example.occurrences,
         }
 
-    def score(self, prediction: str | None, answer: str) -> float:
-        if self.prefix:
-            return prefix_match(prediction, answer)
-        return exact_match(prediction, answer, normalized=self.normalized)
-
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict]:
         self._finish()
         self._done = True
         assert self._example is not None
         answer = self._example.answer
-        prediction = extract_prediction(as_text(action), think=self.think)
-        reward = self.score(prediction, answer)
+        judged = self.rule.judge(as_text(action), answer)
+        prediction, reward = judged.prediction, judged.reward
         self._obs = ""
         return (
             "",

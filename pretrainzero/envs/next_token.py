@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..masking import Masker
 from ..types import Paragraph
 from .masked_span import MaskedSpanEnv
-from .maskers import Masker
 
 
 class NextTokenEnv(MaskedSpanEnv):
@@ -22,11 +22,11 @@ class NextTokenEnv(MaskedSpanEnv):
         self,
         corpus: str | Sequence[Paragraph | str] = "wiki-vital-en",
         *,
-        masker: str | Masker = "next_token",
+        masker: str | Masker = "next-token",
         masker_kwargs: Mapping[str, Any] | None = None,
         prefix: bool = False,
         **kwargs: Any,
     ):
-        if isinstance(masker, str) and masker not in ("next_token", "entropy_next_token"):
+        if isinstance(masker, str) and masker not in ("next-token", "entropy-next-token"):
             raise ValueError(f"NextToken needs a next-token masker, got {masker!r}")
         super().__init__(corpus, masker=masker, masker_kwargs=masker_kwargs, prefix=prefix, **kwargs)

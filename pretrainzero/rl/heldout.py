@@ -29,14 +29,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..masking import MaskedExample
+from ..masking import Masker, make_masker
 from ..progress import Mode as ProgressMode
 from ..progress import Progress
 from ..prompts import prediction_prompt, render_prompt
-from ..rewards import exact_match, extract_prediction
+from ..game import PredictionRule
 from .likelihood import ANSWER_PREFIX, span_token_logprobs
 
-Masker = Callable[[str, np.random.Generator], MaskedExample | None]
 Metric = Literal["accuracy", "sampled_accuracy", "span_logprob", "token_logprob"]
 METRICS: tuple[str, ...] = ("accuracy", "sampled_accuracy", "span_logprob", "token_logprob")
 
@@ -83,9 +82,7 @@ def recipe_heldout_items(recipe: Any, tokenizer: Any, n: int | None = None) -> l
     """The held-out items a recipe is judged on: the first ``n`` (default ``recipe.heldout_n``)
     held-out paragraphs its held-out masker can use, each masked by ``(recipe.seed, paragraph id)``."""
     from .data import iter_heldout_paragraphs
-    from .step import build_masker
-
-    masker = build_masker(recipe.heldout_masker, recipe.heldout_masker_kwargs)
+    masker = make_masker(recipe.heldout_masker, recipe.heldout_masker_kwargs)
     paras = ((p.id, p.text) for p in iter_heldout_paragraphs(recipe.corpus))
     return build_heldout_items(paras, masker, tokenizer, form=recipe.prompt_form, prefill=recipe.prefill,
                                seed=recipe.seed, limit=n or recipe.heldout_n)
@@ -200,8 +197,8 @@ def evaluate_heldout(
 
 def _score(item: HeldoutItem, texts: Sequence[str], normalized: bool) -> float:
     """Fraction of ``texts`` whose last ``\boxed{}`` (after the item's prefill) matches exactly."""
-    return sum(exact_match(extract_prediction(item.prefill + t), item.answer, normalized=normalized)
-               for t in texts) / len(texts)
+    rule = PredictionRule(normalized=normalized)
+    return sum(rule.score(item.prefill + t, item.answer) for t in texts) / len(texts)
 
 
 def _item_seed(seed: int, paragraph_id: str) -> int:

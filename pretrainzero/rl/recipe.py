@@ -24,13 +24,12 @@ from typing import Any, Literal
 
 import yaml
 
-from ..masking import MASK_RULES
+from ..masking import MASK_RULES, make_masker
 from ..rewards import GENERATOR_SHAPES
 from .checks import check_finite, check_range
 from .sft import SFTConfig
 
 Mode = Literal["pretrainzero", "random-rlpt", "rpt"]
-MASKERS: tuple[str, ...] = ("random-span", "whole-word", "next-token")
 
 
 @dataclass(frozen=True)
@@ -135,8 +134,10 @@ class Recipe:
         if self.mask_rule not in MASK_RULES:
             raise ValueError(f"mask_rule must be one of {MASK_RULES}, got {self.mask_rule!r}")
         for name in ("random_masker", "sft_masker", "heldout_masker"):
-            if getattr(self, name) not in MASKERS:
-                raise ValueError(f"{name} must be one of {MASKERS}, got {getattr(self, name)!r}")
+            try:  # builds it, so a bad name or bad kwargs fail before any model loads
+                make_masker(getattr(self, name), getattr(self, f"{name}_kwargs"))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         from .step import PREDICTOR_REWARDS
 
         if self.predictor_reward not in PREDICTOR_REWARDS and ":" not in self.predictor_reward:

@@ -30,13 +30,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..masking import MaskedExample
+from ..masking import Masker
 from ..progress import Mode as ProgressMode
 from ..progress import Progress
 from ..prompts import generation_prompt, prediction_prompt, render_prompt
 from .checks import check_finite, check_range
 
-Masker = Callable[[str, np.random.Generator], MaskedExample | None]
 Role = Literal["predictor", "generator"]
 
 

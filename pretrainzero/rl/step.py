@@ -32,17 +32,10 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engines import Completion, Engine, SamplingParams
-from ..masking import (
-    InvalidMask,
-    MaskedExample,
-    NextTokenMasker,
-    RandomSpanMasker,
-    WholeWordMasker,
-    apply_mask,
-)
-from ..parsing import last_mask, strip_think
+from ..game import PredictionRule, parse_mask
+from ..masking import InvalidMask, MaskedExample, NextTokenMasker, RandomSpanMasker
 from ..prompts import PromptForm, generation_prompt, prediction_prompt, render_prompt
-from ..rewards import exact_match, extract_prediction, generator_reward
+from ..rewards import generator_reward
 from ..types import Paragraph
 
 Role = Literal["generator", "predictor"]
@@ -55,23 +48,6 @@ PredictorRewardFn = Callable[[Sequence[str], Sequence[str], Sequence[str]], list
 # Predictor training rewards by name. "likelihood" is the dense RLP-style reward of
 # pretrainzero.rl.likelihood; a "module:factory" path gives factory(model, tokenizer, **kwargs).
 PREDICTOR_REWARDS: tuple[str, ...] = ("exact", "likelihood")
-
-MASKERS: dict[str, Callable[..., Any]] = {
-    "random-span": RandomSpanMasker,
-    "whole-word": WholeWordMasker,
-    "next-token": NextTokenMasker,
-}
-
-
-def build_masker(name: str, kwargs: dict[str, Any] | None = None) -> Callable[[str, np.random.Generator], Any]:
-    """A masker by name (``random-span``, ``whole-word``, ``next-token``) with constructor kwargs."""
-    try:
-        return MASKERS[name](**(kwargs or {}))
-    except KeyError:
-        raise ValueError(f"unknown masker {name!r}; choose one of {sorted(MASKERS)}") from None
-    except TypeError as exc:
-        raise ValueError(f"bad arguments for masker {name!r}: {exc}") from None
-
 
 @dataclass(frozen=True)
 class StepConfig:
@@ -145,10 +121,8 @@ def exact_match_rewards(
     prefill: str = "", normalized: bool = False,
 ) -> list[float]:
     """Paper Eq. 8 for a batch: exact match of the last ``\\boxed{}`` (prefill included)."""
-    return [
-        exact_match(extract_prediction(prefill + c.text), a, normalized=normalized)
-        for c, a in zip(completions, answers, strict=True)
-    ]
+    rule = PredictionRule(normalized=normalized)
+    return [rule.score(prefill + c.text, a) for c, a in zip(completions, answers, strict=True)]
 
 
 def _token_len(tokenizer: Any, text: str) -> int:
@@ -202,8 +176,7 @@ def pretrainzero_step(
         outs = engine.generate(gen_prompts, cfg.g_gen, cfg.gen_params, _seeds(rng, len(gen_prompts))) if gen_prompts else []
         for i, completions in zip(gen_idx, outs, strict=True):
             for c in completions:
-                span = last_mask(strip_think(cfg.mask_prefill + c.text))
-                ex = apply_mask(paragraphs[i].text, span, rule=cfg.mask_rule, rng=rng)
+                ex = parse_mask(paragraphs[i].text, cfg.mask_prefill + c.text, rule=cfg.mask_rule, rng=rng)
                 gen_rows.append((i, c, ex))
                 if isinstance(ex, MaskedExample):
                     examples.append((i, ex))

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..masking import make_masker
 from ..models import load_model
 from .algorithms import get_algorithm
 from .checkpoint import latest_checkpoint, save_checkpoint
@@ -52,7 +53,7 @@ from .metrics import MetricsLog, read_metrics
 from .recipe import Recipe
 from .report import plot_curves, write_report
 from .rundir import open_run_folder
-from .step import PredictorRewardFn, Sample, StepConfig, build_masker, pretrainzero_step
+from .step import PredictorRewardFn, Sample, StepConfig, pretrainzero_step
 
 
 @dataclass
@@ -245,8 +246,8 @@ def train(
     engine = _make_engine(recipe, model, tok, model_path)
     reward_fn = _predictor_reward_fn(recipe, model, tok)
     step_cfg = StepConfig.from_recipe(recipe)
-    random_masker = build_masker(recipe.random_masker, recipe.random_masker_kwargs)
-    rpt_masker = build_masker("next-token", recipe.random_masker_kwargs if recipe.random_masker == "next-token" else {})
+    random_masker = make_masker(recipe.random_masker, recipe.random_masker_kwargs)
+    rpt_masker = make_masker("next-token", recipe.random_masker_kwargs if recipe.random_masker == "next-token" else {})
     start_step, nan_streak = 0, 0
     heldout: dict[str, dict[str, float]] = {}
     if state:
@@ -286,7 +287,7 @@ def train(
                                           gen_prefill=recipe.mask_prefill)
             n = recipe.sft_paragraphs or sft_cfg.steps * sft_cfg.batch_size
             texts = [p.text for p in ParagraphStream(recipe.corpus, recipe.seed + 1).take(n)]
-            summary = run_sft(model, tok, texts, sft_cfg, build_masker(recipe.sft_masker, recipe.sft_masker_kwargs),
+            summary = run_sft(model, tok, texts, sft_cfg, make_masker(recipe.sft_masker, recipe.sft_masker_kwargs),
                               log=lambda m: metrics.write({"phase": "sft", **m}),
                               progress="auto" if progress else "log", say=log)
             model.eval()
