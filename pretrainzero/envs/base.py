@@ -69,6 +69,7 @@ class CorpusEnv(gymnasium.Env[str, str]):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
     role = "predictor"
+    rewards = "prediction"  # what the reward pays for: "prediction" (the hidden answer) or "mask"
     NO_PARAGRAPH = Paragraph("", "", "")  # stands in until the first reset
 
     def __init__(

@@ -51,6 +51,7 @@ class MaskGenerationEnv(CorpusEnv):
     """Propose a mask, scored by a predictor's accuracy on it; see the module docstring."""
 
     role = "generator"
+    rewards = "mask"  # a generator reward from the injected predictor's accuracy
 
     def __init__(
         self,
