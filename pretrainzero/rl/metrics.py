@@ -1,19 +1,24 @@
 """Per-step metrics as JSON lines, resumable: a resumed run truncates the file to the byte offset
-recorded in its checkpoint, so the log never holds steps from a run that was later undone."""
+recorded in its checkpoint, so the log never holds steps from a run that was later undone. Each
+row is also handed to the recipe's experiment trackers (:mod:`.tracking`), if any."""
 
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .tracking import Trackers
 
 
 class MetricsLog:
     """Append-only JSONL writer; :attr:`offset` is the byte position to store in checkpoints."""
 
-    def __init__(self, path: str | Path, *, truncate_to: int | None = None) -> None:
+    def __init__(self, path: str | Path, *, truncate_to: int | None = None, trackers: Trackers | None = None) -> None:
         self.path = Path(path)
+        self.trackers = trackers
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if truncate_to is None:
             self.path.write_text("")
@@ -29,6 +34,8 @@ class MetricsLog:
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
         self._f.write(json.dumps(clean) + "\n")
         self._f.flush()
+        if self.trackers is not None:
+            self.trackers.row(row)
 
     @property
     def offset(self) -> int:
@@ -36,6 +43,8 @@ class MetricsLog:
 
     def close(self) -> None:
         self._f.close()
+        if self.trackers is not None:
+            self.trackers.close()
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

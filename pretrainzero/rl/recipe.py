@@ -106,6 +106,7 @@ class Recipe:
     eval_at_end: bool = True
     eval_max_tokens: int | None = None  # held-out eval response budget (default: max_response_tokens)
     heldout_samples: int = 0  # k > 0 adds held-out mean@k accuracy, sampled at `temperature`
+    report_to: tuple[str, ...] = ()  # experiment trackers: tensorboard, wandb, trackio (metrics.jsonl always)
 
     def __post_init__(self) -> None:
         for name in ("paragraphs_per_step", "g_gen", "g_pred", "max_prompt_tokens", "max_response_tokens",
@@ -129,6 +130,11 @@ class Recipe:
         check_range(self, "min_lr_ratio", 0, 1)
         check_range(self, "weight_decay", 0, 1)
         check_range(self, "grad_clip", 0, math.inf, why="0 turns clipping off")
+        from .tracking import TRACKERS
+
+        for tracker in self.report_to:
+            if tracker not in TRACKERS:
+                raise ValueError(f"report_to: unknown tracker {tracker!r}; choose from {', '.join(TRACKERS)}")
         if self.generator_reward not in GENERATOR_SHAPES:
             raise ValueError(f"generator_reward must be one of {sorted(GENERATOR_SHAPES)}, got {self.generator_reward!r}")
         if self.mask_rule not in MASK_RULES:

@@ -54,6 +54,7 @@ from .recipe import Recipe
 from .report import plot_curves, write_report
 from .rundir import open_run_folder
 from .step import PredictorRewardFn, Sample, StepConfig, pretrainzero_step
+from .tracking import Trackers, check_report_to
 
 
 @dataclass
@@ -231,6 +232,7 @@ def train(
     warnings: list[str] = []
 
     # ------------------------------------------------------------------ setup
+    check_report_to(recipe.report_to)  # a missing tracker package: one line, before anything is made
     run = open_run_folder(out, recipe.to_dict(), resume=resume, overwrite=overwrite, log=log)
     state = run.state
     model_path = str(state.path) if state else recipe.model
@@ -258,7 +260,8 @@ def train(
         nan_streak = int(state.extra.get("nan_streak", 0))
         heldout = dict(state.extra.get("heldout", {}))
         warnings = list(state.extra.get("warnings", []))
-    metrics = MetricsLog(out / "metrics.jsonl", truncate_to=state.metrics_offset if state else None)
+    trackers = Trackers.open(recipe.report_to, out, recipe.name, recipe.to_dict())
+    metrics = MetricsLog(out / "metrics.jsonl", truncate_to=state.metrics_offset if state else None, trackers=trackers)
     (out / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=1, default=str))
 
     items: list[Any] = []
