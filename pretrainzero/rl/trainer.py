@@ -23,8 +23,10 @@ What one training step does, in plain words:
    (:mod:`pretrainzero.rl.precision`).
 5. Log the step's metrics, and every ``save_every`` steps write an atomic checkpoint.
 
-A loss or gradient that is NaN/inf skips the update (logged); ``nan_patience`` of them in a row
-stop the run, leaving the last checkpoint untouched. Before RL an optional supervised cold start
+A loss or gradient that is NaN/inf skips the update (logged); an update that leaves any weight
+NaN/inf is undone by restoring the last checkpoint's weights and optimizer state (or the starting
+model's), so non-finite weights are never sampled from or saved. ``nan_patience`` such steps in a
+row stop the run, leaving the last checkpoint untouched. Before RL an optional supervised cold start
 (:mod:`pretrainzero.rl.sft`) teaches a tiny model the answer format; held-out masked-span
 accuracy is measured before and after (greedy).
 """
@@ -47,12 +49,13 @@ import torch
 
 from ..models import load_model
 from .algorithms import recipe_algorithm
-from .checkpoint import latest_checkpoint, load_training_state, save_checkpoint
+from .checkpoint import latest_checkpoint, save_checkpoint
 from .data import ParagraphStream
 from .metrics import MetricsLog, read_metrics
 from .precision import checkpointed_layers, enable_gradient_checkpointing, precision
 from .recipe import Recipe
 from .report import plot_curves, write_report
+from .rundir import open_run_folder
 from .step import PredictorRewardFn, StepConfig, build_masker, pretrainzero_step
 from .update import UpdateConfig, policy_update
 
@@ -91,6 +94,23 @@ def _device(recipe: Recipe) -> str:
     if recipe.device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return recipe.device
+
+
+def _weights_finite(params: list[torch.Tensor]) -> bool:
+    with torch.no_grad():
+        return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+
+
+def _restore_weights(model: Any, optimizer: torch.optim.Optimizer, source: str | Path, recipe: Recipe) -> None:
+    """Load the weights (and, from a checkpoint, the optimizer state) of ``source`` into ``model``."""
+    fresh, _ = load_model(str(source), dtype=precision(recipe.dtype).param_dtype, device=_device(recipe))
+    model.load_state_dict(fresh.state_dict())
+    del fresh
+    opt_file = Path(source) / "optimizer.pt"
+    if opt_file.is_file():
+        optimizer.load_state_dict(torch.load(opt_file, weights_only=True))
+    else:  # the starting model: a fresh optimizer
+        optimizer.state.clear()
 
 
 def _predictor_reward_fn(recipe: Recipe, model: Any, tokenizer: Any) -> PredictorRewardFn | None:
@@ -133,24 +153,21 @@ def train(
     out_dir: str | Path,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> TrainResult:
-    """Run (or resume) training as described in the module docstring; returns where things are."""
+    """Run (or resume) training as described in the module docstring; returns where things are.
+
+    ``out_dir`` follows the run-folder rules of :mod:`pretrainzero.rl.rundir`: a non-empty folder
+    needs ``resume`` (continue its newest intact checkpoint) or ``overwrite`` (delete it first)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     ckpt_root = out / "checkpoints"
     warnings: list[str] = []
 
     # ------------------------------------------------------------------ setup
-    state = None
-    if resume:
-        last = latest_checkpoint(ckpt_root)
-        if last is None:
-            log(f"no checkpoint under {ckpt_root}: starting from scratch")
-        else:
-            state = load_training_state(last)  # also restores the global RNG states
-            log(f"resuming from {last} (step {state.step})")
+    run = open_run_folder(out, recipe.to_dict(), resume=resume, overwrite=overwrite, log=log)
+    state = run.state
     model_path = str(state.path) if state else recipe.model
     prec, device = precision(recipe.dtype), _device(recipe)
     model, tok = load_model(model_path, dtype=prec.param_dtype, device=device)  # fp32 masters under bfloat16
@@ -194,10 +211,6 @@ def train(
         nan_streak = int(state.extra.get("nan_streak", 0))
         heldout = dict(state.extra.get("heldout", {}))
         warnings = list(state.extra.get("warnings", []))
-        before, now = state.extra.get("recipe", {}), recipe.to_dict()
-        changed = sorted(k for k in now if k != "steps" and before.get(k, now[k]) != now[k])
-        if changed:
-            log(f"note: the recipe differs from the checkpoint's in {', '.join(changed)}")
     metrics = MetricsLog(out / "metrics.jsonl", truncate_to=state.metrics_offset if state else None)
     (out / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=1, default=str))
 
@@ -210,7 +223,8 @@ def train(
             log(f"warning: corpus {recipe.corpus!r} gave no held-out items; skipping held-out evaluation")
 
     def checkpoint(step: int) -> Path:
-        extra = {"nan_streak": nan_streak, "heldout": heldout, "warnings": warnings[-20:], "recipe": recipe.to_dict()}
+        extra = {"nan_streak": nan_streak, "heldout": heldout, "warnings": warnings[-20:], "recipe": recipe.to_dict(),
+                 "run_id": run.run_id}
         return save_checkpoint(ckpt_root, step, model=model, tokenizer=tok, optimizer=optimizer, scheduler=scheduler,
                                data=stream.state_dict(), metrics_offset=metrics.offset, extra=extra,
                                keep=recipe.keep_checkpoints)
@@ -274,7 +288,14 @@ def train(
         if samples:
             up = policy_update(model, optimizer, algo, samples, pad_id, update_cfg, forward_context=train_forward)
             skipped, n_tok = up.skipped, up.train_tokens
-            if skipped:
+            if up.optimizer_steps and not _weights_finite(params):
+                # never sample from, or save, non-finite weights: put the last good ones back
+                skipped, nan_streak = True, nan_streak + 1
+                source = last_ckpt or model_path
+                _restore_weights(model, optimizer, source, recipe)
+                say(f"warning: step {step}: the update made weights non-finite; restored the last good ones "
+                    f"from {source} (update skipped, {nan_streak} in a row)")
+            elif skipped:
                 nan_streak += 1
                 say(f"warning: step {step}: non-finite loss or gradient; update skipped ({nan_streak} in a row)")
             else:
