@@ -124,28 +124,29 @@ def _predictor_reward_fn(recipe: Recipe, model: Any, tokenizer: Any) -> Predicto
     return getattr(importlib.import_module(module), attr)(model, tokenizer, **recipe.predictor_reward_kwargs)
 
 
-def _make_sampler(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -> Any:
+def _make_engine(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -> Any:
     if recipe.sampler == "vllm":
+        from ..engines.vllm import VLLMEngine
         from ..models import resolve_model
-        from .vllm_sampler import VLLMSampler
 
         # the trainer's own copy of the weights shares the GPU: vLLM gets a bounded slice by default
         kwargs = {"gpu_memory_utilization": 0.35, **recipe.vllm_kwargs}
-        return VLLMSampler(resolve_model(model_path), tokenizer=tokenizer, dtype=precision(recipe.dtype).compute_dtype,
-                           seed=recipe.seed, **kwargs)
-    from .hf_sampler import TransformersSampler
+        return VLLMEngine(resolve_model(model_path), tokenizer=tokenizer, dtype=precision(recipe.dtype).compute_dtype,
+                          seed=recipe.seed, **kwargs)
+    from ..engines.hf import TransformersEngine
 
-    return TransformersSampler(model, tokenizer, batch_size=recipe.sampler_batch_size,
-                               shared_prefill=recipe.shared_prefill)
+    return TransformersEngine(model, tokenizer, batch_size=recipe.sampler_batch_size,
+                              shared_prefill=recipe.shared_prefill)
 
 
-def _heldout(model: Any, tokenizer: Any, recipe: Recipe, items: list[Any]) -> dict[str, float]:
+def _heldout(model: Any, tokenizer: Any, recipe: Recipe, items: list[Any], progress: bool,
+             log: Callable[[str], None]) -> dict[str, float]:
     from .heldout import evaluate_heldout
 
     budget = recipe.eval_max_tokens or recipe.max_response_tokens
     return evaluate_heldout(model, tokenizer, items, max_new_tokens=budget, normalized=recipe.normalized_match,
                             samples=recipe.heldout_samples, temperature=recipe.temperature, stop=recipe.stop,
-                            seed=recipe.seed).summary()
+                            seed=recipe.seed, progress="auto" if progress else "log", log=log).summary()
 
 
 def train(
@@ -196,7 +197,7 @@ def train(
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, recipe))
     stream = ParagraphStream(recipe.corpus, recipe.seed)
-    sampler = _make_sampler(recipe, model, tok, model_path)
+    engine = _make_engine(recipe, model, tok, model_path)
     reward_fn = _predictor_reward_fn(recipe, model, tok)
     step_cfg = StepConfig.from_recipe(recipe)
     random_masker = build_masker(recipe.random_masker, recipe.random_masker_kwargs)
@@ -232,7 +233,7 @@ def train(
     if state is None:
         if items and recipe.eval_at_start:
             with compute():
-                heldout["base"] = _heldout(model, tok, recipe, items)
+                heldout["base"] = _heldout(model, tok, recipe, items, progress, log)
             log(f"held-out before training: {format_heldout(heldout['base'])}")
         if recipe.sft is not None:  # supervised cold start, then a step-0 checkpoint marks it done
             from .sft import run_sft
@@ -243,13 +244,14 @@ def train(
             texts = [p.text for p in ParagraphStream(recipe.corpus, recipe.seed + 1).take(n)]
             with compute():
                 summary = run_sft(model, tok, texts, sft_cfg, build_masker(recipe.sft_masker, recipe.sft_masker_kwargs),
-                                  log=lambda m: metrics.write({"phase": "sft", **m}))
+                                  log=lambda m: metrics.write({"phase": "sft", **m}),
+                                  progress="auto" if progress else "log", say=log)
             model.eval()
             log(f"SFT cold start: {sft_cfg.steps} steps, loss {summary['sft_first_loss']:.3f} -> "
                 f"{summary['sft_last_loss']:.3f}")
             if items and recipe.eval_at_start:
                 with compute():
-                    heldout["cold_start"] = _heldout(model, tok, recipe, items)
+                    heldout["cold_start"] = _heldout(model, tok, recipe, items, progress, log)
                 log(f"held-out after the cold start: {format_heldout(heldout['cold_start'])}")
             checkpoint(0)
 
@@ -262,12 +264,11 @@ def train(
     t_start = time.perf_counter()
     for step in range(start_step, recipe.steps):
         t0 = time.perf_counter()
-        torch.manual_seed(recipe.seed * 1_000_003 + step)  # sampling depends only on (seed, step): resumable
-        rng = np.random.default_rng([recipe.seed, step])
+        rng = np.random.default_rng([recipe.seed, step])  # masks and sampling seeds: resumable
         mode = "random-rlpt" if recipe.mode == "pretrainzero" and step < recipe.cold_start_steps else recipe.mode
         masker = rpt_masker if mode == "rpt" else random_masker
         with compute():
-            batch = pretrainzero_step(sampler, tok, stream.take(recipe.paragraphs_per_step), step_cfg, rng,
+            batch = pretrainzero_step(engine, tok, stream.take(recipe.paragraphs_per_step), step_cfg, rng,
                                       mode=mode, masker=masker, predictor_reward_fn=reward_fn)
         st = batch.stats
         if mode == "pretrainzero" and st["masks"] and st["mask_valid_rate"] == 0:
@@ -304,7 +305,7 @@ def train(
                 if hasattr(reward_fn, "after_step"):
                     reward_fn.after_step(model)
                 if recipe.sampler == "vllm":
-                    sampler.load_weights(model)
+                    engine.load_weights(model)
             row.update(loss=up.loss if not skipped else float("nan"), grad_norm=up.grad_norm, entropy=up.entropy,
                        logprob_gap=up.logprob_gap, clip_frac=up.clip_frac, optimizer_steps=up.optimizer_steps)
         else:
@@ -339,7 +340,7 @@ def train(
     # ------------------------------------------------------------------ wrap-up
     if status == "completed" and items and recipe.eval_at_end:
         with compute():
-            heldout["final"] = _heldout(model, tok, recipe, items)
+            heldout["final"] = _heldout(model, tok, recipe, items, progress, log)
         log(f"held-out after training: {format_heldout(heldout['final'])}")
         if last_ckpt is not None:  # record it with the checkpoint too
             extra_path = last_ckpt / "heldout.json"

@@ -106,19 +106,14 @@ def _shared_prompt_logits(
     model: Any, samples: list[Sample], prompts: list[tuple[int, ...]], index: list[int], pad_id: int, C: int,
     device: Any,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    from ..engines.hf import cache_kwarg, new_cache
+    from ..engines.padding import left_pad
+
     # pass 1: each distinct prompt minus its last token, left-padded, once (with grad)
-    Pu = max(len(p) for p in prompts) - 1
-    ids1 = torch.full((len(prompts), Pu), pad_id, dtype=torch.long)
-    att1 = torch.zeros((len(prompts), Pu), dtype=torch.long)
-    for r, p in enumerate(prompts):
-        ids1[r, Pu - len(p) + 1 :] = torch.tensor(p[:-1], dtype=torch.long)
-        att1[r, Pu - len(p) + 1 :] = 1
-    pos1 = (att1.cumsum(-1) - 1).clamp(min=0)
-    cache = model(input_ids=ids1.to(device), attention_mask=att1.to(device), position_ids=pos1.to(device),
-                  use_cache=True).cache
-    sel = torch.tensor(index, device=device)
-    for layer in cache.layers:  # one cache row per sample (differentiable indexing)
-        layer.batch_select_indices(sel)
+    ids1, att1, pos1 = left_pad([p[:-1] for p in prompts], pad_id, device=device)
+    cache = new_cache(model)  # filled in place by the forward pass
+    model(input_ids=ids1, attention_mask=att1, position_ids=pos1, use_cache=True, **{cache_kwarg(model): cache})
+    cache.batch_select_indices(torch.tensor(index, device=device))  # one row per sample (differentiable)
     # pass 2: last prompt token + completion (right-padded) on top of the shared cache
     ids2 = torch.full((len(samples), C), pad_id, dtype=torch.long)
     att2 = torch.zeros((len(samples), C), dtype=torch.long)
@@ -130,9 +125,9 @@ def _shared_prompt_logits(
         comp[r, :c] = torch.tensor(s.completion_ids, dtype=torch.long)
     start = torch.tensor([len(s.prompt_ids) - 1 for s in samples])
     pos2 = start[:, None] + torch.arange(C)[None, :]
-    attn = torch.cat([att1[index], att2], dim=1)
+    attn = torch.cat([att1[index].cpu(), att2], dim=1)
     logits = model(input_ids=ids2.to(device), attention_mask=attn.to(device), position_ids=pos2.to(device),
-                   cache=cache, use_cache=True).logits
+                   use_cache=True, **{cache_kwarg(model): cache}).logits
     return logits, comp.to(device), att2.to(device)
 
 
