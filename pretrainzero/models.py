@@ -40,8 +40,10 @@ TINY_CHAT_TEMPLATE = (
 
 
 def cache_dir() -> Path:
-    """Root of everything pretrainzero caches (models, corpus indexes)."""
-    return Path(os.environ.get("PRETRAINZERO_CACHE", Path.home() / ".cache" / "pretrainzero"))
+    """Root of everything pretrainzero caches (models, corpus indexes): ``$PRETRAINZERO_CACHE``."""
+    from .corpus.store import cache_root  # one definition of the cache location
+
+    return cache_root()
 
 
 def _package_dir(module: str) -> Path | None:

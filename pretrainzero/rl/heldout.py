@@ -29,11 +29,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..game import PredictionRule
 from ..masking import Masker, make_masker
 from ..progress import Mode as ProgressMode
 from ..progress import Progress
 from ..prompts import prediction_prompt, render_prompt
-from ..game import PredictionRule
 from .likelihood import ANSWER_PREFIX, span_token_logprobs
 
 Metric = Literal["accuracy", "sampled_accuracy", "span_logprob", "token_logprob"]
