@@ -32,6 +32,7 @@ import numpy as np
 
 from ..masking import MaskedExample
 from ..prompts import generation_prompt, prediction_prompt
+from .checks import check_finite, check_range
 
 Masker = Callable[[str, np.random.Generator], MaskedExample | None]
 Role = Literal["predictor", "generator"]
@@ -75,10 +76,12 @@ class SFTConfig:
         for name in ("steps", "batch_size", "max_prompt_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if not 0.0 <= self.generator_fraction <= 1.0:
-            raise ValueError(f"generator_fraction must be in [0, 1], got {self.generator_fraction}")
+        check_finite(self)
+        check_range(self, "lr", 0, 1, lo_open=True, hi_open=True)
+        check_range(self, "weight_decay", 0, 1)
+        check_range(self, "max_grad_norm", 0, math.inf, lo_open=True)
+        check_range(self, "generator_fraction", 0, 1)
+        check_range(self, "seed", 0, 2**32 - 1)
         if self.form not in ("chat", "raw"):
             raise ValueError(f"form must be chat or raw, got {self.form!r}")
         for name, marker in (("predictor_template", "\\boxed{"), ("generator_template", "\\mask{")):

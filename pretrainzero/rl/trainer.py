@@ -21,8 +21,10 @@ What one training step does, in plain words:
    The G samples of one prompt share a single pass over that prompt, in sampling and here.
 5. Log the step's metrics, and every ``save_every`` steps write an atomic checkpoint.
 
-A loss or gradient that is NaN/inf skips the update (logged); ``nan_patience`` of them in a row
-stop the run, leaving the last checkpoint untouched. Before RL an optional supervised cold start
+A loss or gradient that is NaN/inf skips the update (logged); an update that leaves any weight
+NaN/inf is undone by restoring the last checkpoint's weights and optimizer state (or the starting
+model's), so non-finite weights are never sampled from or saved. ``nan_patience`` such steps in a
+row stop the run, leaving the last checkpoint untouched. Before RL an optional supervised cold start
 (:mod:`pretrainzero.rl.sft`) teaches a tiny model the answer format; held-out masked-span
 accuracy is measured before and after (greedy).
 """
@@ -44,11 +46,12 @@ import torch
 
 from ..models import load_model
 from .algorithms import get_algorithm
-from .checkpoint import latest_checkpoint, load_training_state, save_checkpoint
+from .checkpoint import latest_checkpoint, save_checkpoint
 from .data import ParagraphStream
 from .metrics import MetricsLog, read_metrics
 from .recipe import Recipe
 from .report import plot_curves, write_report
+from .rundir import open_run_folder
 from .step import PredictorRewardFn, Sample, StepConfig, build_masker, pretrainzero_step
 
 
@@ -162,6 +165,23 @@ def _device(recipe: Recipe) -> str:
     return recipe.device
 
 
+def _weights_finite(params: list[torch.Tensor]) -> bool:
+    with torch.no_grad():
+        return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+
+
+def _restore_weights(model: Any, optimizer: torch.optim.Optimizer, source: str | Path, recipe: Recipe) -> None:
+    """Load the weights (and, from a checkpoint, the optimizer state) of ``source`` into ``model``."""
+    fresh, _ = load_model(str(source), dtype=recipe.dtype, device=_device(recipe))
+    model.load_state_dict(fresh.state_dict())
+    del fresh
+    opt_file = Path(source) / "optimizer.pt"
+    if opt_file.is_file():
+        optimizer.load_state_dict(torch.load(opt_file, weights_only=True))
+    else:  # the starting model: a fresh optimizer
+        optimizer.state.clear()
+
+
 def _predictor_reward_fn(recipe: Recipe, model: Any, tokenizer: Any) -> PredictorRewardFn | None:
     if recipe.predictor_reward == "exact":
         return None
@@ -201,24 +221,21 @@ def train(
     out_dir: str | Path,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> TrainResult:
-    """Run (or resume) training as described in the module docstring; returns where things are."""
+    """Run (or resume) training as described in the module docstring; returns where things are.
+
+    ``out_dir`` follows the run-folder rules of :mod:`pretrainzero.rl.rundir`: a non-empty folder
+    needs ``resume`` (continue its newest intact checkpoint) or ``overwrite`` (delete it first)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     ckpt_root = out / "checkpoints"
     warnings: list[str] = []
 
     # ------------------------------------------------------------------ setup
-    state = None
-    if resume:
-        last = latest_checkpoint(ckpt_root)
-        if last is None:
-            log(f"no checkpoint under {ckpt_root}: starting from scratch")
-        else:
-            state = load_training_state(last)  # also restores the global RNG states
-            log(f"resuming from {last} (step {state.step})")
+    run = open_run_folder(out, recipe.to_dict(), resume=resume, overwrite=overwrite, log=log)
+    state = run.state
     model_path = str(state.path) if state else recipe.model
     model, tok = load_model(model_path, dtype=recipe.dtype, device=_device(recipe))
     model.eval()  # no dropout: the sampled and the trained policy must be the same function
@@ -244,10 +261,6 @@ def train(
         nan_streak = int(state.extra.get("nan_streak", 0))
         heldout = dict(state.extra.get("heldout", {}))
         warnings = list(state.extra.get("warnings", []))
-        before, now = state.extra.get("recipe", {}), recipe.to_dict()
-        changed = sorted(k for k in now if k != "steps" and before.get(k, now[k]) != now[k])
-        if changed:
-            log(f"note: the recipe differs from the checkpoint's in {', '.join(changed)}")
     metrics = MetricsLog(out / "metrics.jsonl", truncate_to=state.metrics_offset if state else None)
     (out / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=1, default=str))
 
@@ -260,7 +273,8 @@ def train(
             log(f"warning: corpus {recipe.corpus!r} gave no held-out items; skipping held-out evaluation")
 
     def checkpoint(step: int) -> Path:
-        extra = {"nan_streak": nan_streak, "heldout": heldout, "warnings": warnings[-20:], "recipe": recipe.to_dict()}
+        extra = {"nan_streak": nan_streak, "heldout": heldout, "warnings": warnings[-20:], "recipe": recipe.to_dict(),
+                 "run_id": run.run_id}
         return save_checkpoint(ckpt_root, step, model=model, tokenizer=tok, optimizer=optimizer, scheduler=scheduler,
                                data=stream.state_dict(), metrics_offset=metrics.offset, extra=extra,
                                keep=recipe.keep_checkpoints)
@@ -346,7 +360,14 @@ def train(
                 say(f"warning: step {step}: non-finite loss or gradient; update skipped ({nan_streak} in a row)")
             else:
                 optimizer.step()
-                nan_streak = 0
+                if _weights_finite(params):
+                    nan_streak = 0
+                else:  # never sample from, or save, non-finite weights: put the last good ones back
+                    skipped, nan_streak = True, nan_streak + 1
+                    source = last_ckpt or model_path
+                    _restore_weights(model, optimizer, source, recipe)
+                    say(f"warning: step {step}: the update made weights non-finite; restored the last good ones "
+                        f"from {source} (update skipped, {nan_streak} in a row)")
                 if hasattr(reward_fn, "after_step"):
                     reward_fn.after_step(model)
                 if recipe.sampler == "vllm":
