@@ -85,6 +85,18 @@ def _wait(refs: list[Any], num_returns: int = 1, timeout: Any = None) -> tuple[l
     return refs[:num_returns], refs[num_returns:]
 
 
+class _Record:
+    """Any Ray option object (scheduling strategies...): keeps its keyword arguments."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args, self.kwargs = args, kwargs
+
+
+class _PlacementGroup(_Record):
+    def ready(self) -> None:
+        return None
+
+
 class _SamplingParams:
     """The fields of ``vllm.SamplingParams`` the rollout code sets (a plain record)."""
 
@@ -93,13 +105,15 @@ class _SamplingParams:
 
 
 RAY = _module("ray", remote=_remote, get=_get, put=lambda x: x, wait=_wait, is_initialized=lambda: True,
-              init=lambda *a, **k: None, ObjectRef=object)
+              init=lambda *a, **k: None, ObjectRef=object,
+              get_runtime_context=lambda: types.SimpleNamespace(get_node_id=lambda: "node-0"))
 _STUBS: dict[str, types.ModuleType] = {
     "ray": RAY,
     "ray.util": _module("ray.util"),
-    "ray.util.placement_group": _module("ray.util.placement_group", placement_group=lambda *a, **k: None,
-                                        PlacementGroup=object),
-    "ray.util.scheduling_strategies": _module("ray.util.scheduling_strategies", PlacementGroupSchedulingStrategy=object),
+    "ray.util.placement_group": _module("ray.util.placement_group", placement_group=_PlacementGroup,
+                                        PlacementGroup=_PlacementGroup),
+    "ray.util.scheduling_strategies": _module("ray.util.scheduling_strategies", PlacementGroupSchedulingStrategy=_Record,
+                                              NodeAffinitySchedulingStrategy=_Record),
     "ray.util.queue": _module("ray.util.queue", Queue=object),
     "vllm": _module("vllm", SamplingParams=_SamplingParams, __version__="0.29.0"),
     "vllm.inputs": _module("vllm.inputs", TokensPrompt=dict),
