@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import io
+import json
 import random
 from contextlib import redirect_stderr
 from pathlib import Path
@@ -69,8 +70,9 @@ def corpus():
 
 def write_recipe(tmp_path, tiny_model_dir, corpus, **overrides):
     data = yaml.safe_load((ROOT / "agents" / "tiny-test.yaml").read_text())
-    data.update(model=str(tiny_model_dir), corpus=corpus, paragraphs_per_step=P, g_gen=G_GEN, g_pred=G_PRED,
-                max_prompt_tokens=1024, max_response_tokens=64, filter_groups=True, steps=2, **overrides)
+    data.update({"model": str(tiny_model_dir), "corpus": corpus, "paragraphs_per_step": P, "g_gen": G_GEN,
+                 "g_pred": G_PRED, "max_prompt_tokens": 1024, "max_response_tokens": 64, "filter_groups": True,
+                 "steps": 2, **overrides})
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -193,9 +195,12 @@ class Harness:
 
             def save_checkpoint(self, tag, client_states=None, metric_value=None, metric_key=None):
                 harness.calls["save_checkpoint"].append((tag, client_states))
+                actor_dir = Path(self.strategy.args.ckpt.path) / "_actor"  # where OpenRLHF looks on resume
+                actor_dir.mkdir(parents=True, exist_ok=True)
+                (actor_dir / "client_states.json").write_text(json.dumps(client_states))
 
             def get_checkpoint_states(self):
-                return {}
+                return json.loads((Path(self.strategy.args.ckpt.path) / "_actor" / "client_states.json").read_text())
 
             def save_model(self):
                 harness.calls["save_model"].append(1)
@@ -280,6 +285,28 @@ def test_two_steps_inside_openrlhf_train(orl, monkeypatch, tmp_path, tiny_model_
         # and after step 1 the engine holds the updated weights (weight sync)
         assert st["pz/logprob_gap"] < 1e-4
     assert s1["pz/skipped"] == 0.0 and "timing/broadcast" in s1
+
+
+def test_metrics_file_and_a_one_step_resume(orl, monkeypatch, tmp_path, tiny_model_dir, corpus):
+    first = Harness(orl, tiny_model_dir, game)
+    rc, err = run(orl, monkeypatch, first, write_recipe(tmp_path, tiny_model_dir, corpus),
+                  argv(tiny_model_dir, tmp_path))
+    assert rc == 0, err
+    metrics = tmp_path / "ckpt" / "metrics.jsonl"
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [r["global_step"] for r in rows] == [1, 2] and rows[0]["pz/predictor_samples"] == 8.0
+    with open(metrics, "a") as f:  # a step 3 that ran but was never checkpointed, then a torn line
+        f.write(json.dumps({**rows[1], "global_step": 3}) + "\n" + '{"global_st')
+    again = Harness(orl, tiny_model_dir, game)
+    rc, err = run(orl, monkeypatch, again, write_recipe(tmp_path, tiny_model_dir, corpus, steps=3),
+                  argv(tiny_model_dir, tmp_path, "--ckpt.load_enable"))
+    assert rc == 0, err
+    assert again.calls["fit"] == [S // 2]  # exactly one more step
+    assert len(again.calls["broadcast"]) == 2  # the resumed weights first, then after the update
+    (tag, states), = again.calls["save_checkpoint"]
+    assert tag == "global_step3" and states["data_loader_state_dict"]["epoch"] == 2  # the stream went on (2 paragraphs)
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [r["global_step"] for r in rows] == [1, 2, 3]  # step 3 redone once, not twice
 
 
 def test_weight_sync_is_what_keeps_the_gap_small(orl, monkeypatch, tmp_path, tiny_model_dir, corpus):

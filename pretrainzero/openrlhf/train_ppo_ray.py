@@ -61,8 +61,9 @@ def check_args(args: Any, recipe: Recipe) -> list[str]:
         raise FlagError(msg)
 
     agent = args.train.agent_func_path
-    if not agent or not Path(agent).is_file() or not os.path.samefile(agent, AGENT_PLUGIN):
-        refuse(f"--train.agent_func_path must be this package's plug-in: --train.agent_func_path {AGENT_PLUGIN}")
+    if not agent or not Path(agent).is_file() or Path(agent).read_bytes() != AGENT_PLUGIN.read_bytes():
+        refuse(f"--train.agent_func_path must be this package's plug-in (or an identical copy): "
+               f"--train.agent_func_path {AGENT_PLUGIN}")
     if args.algo.kl.init_coef != 0 or args.algo.kl.use_loss:
         refuse("PretrainZero trains without KL: pass --algo.kl.init_coef 0 and no --algo.kl.use_loss")
     if args.algo.advantage.estimator == "gae":

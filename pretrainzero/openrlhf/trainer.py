@@ -18,8 +18,10 @@ What one training step does, in plain words:
    OpenRLHF's ``PolicyLoss`` (equal to the algorithm's loss for dapo, grpo and reinforce_pp), and
    the new weights are broadcast to the vLLM engines.
 5. Log OpenRLHF's metrics plus ``pz/*`` (the step's statistics, per-role sample counts, padding
-   fraction, and the mean |training - vLLM| log-prob gap on real tokens); checkpoint every
-   ``--ckpt.save_steps`` with OpenRLHF's own checkpointing.
+   fraction, and the mean |training - vLLM| log-prob gap on real tokens) to OpenRLHF's loggers and
+   to ``metrics.jsonl`` in ``--ckpt.path`` (one JSON row per step; a resumed run drops the rows
+   after its checkpoint, which it redoes); checkpoint every ``--ckpt.save_steps`` with OpenRLHF's
+   own checkpointing.
 
 There is no KL term, no reference model, no critic and no reward model. A skipped step does not
 advance the learning-rate schedule (OpenRLHF steps it with the optimizer).
@@ -28,7 +30,10 @@ advance the learning-rate schedule (OpenRLHF steps it with the optimizer).
 from __future__ import annotations
 
 import importlib
+import json
+import math
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +46,7 @@ from openrlhf.utils.utils import get_tokenizer
 from ..engines import eos_token_ids
 from ..rl.algorithms import get_algorithm
 from ..rl.data import ParagraphStream
+from ..rl.metrics import MetricsLog
 from ..rl.recipe import Recipe
 from ..rl.step import PredictorRewardFn, StepConfig, build_masker, pretrainzero_step
 from .experience import PretrainZeroExperienceMaker
@@ -48,6 +54,23 @@ from .layout import GHOST, fixed_size_experiences, role_counts, slot_labels
 from .rollout import OpenRLHFEngine
 
 logger = init_logger(__name__)
+
+
+def _metrics_log(path: Path, resumed_at: int) -> MetricsLog:
+    """``metrics.jsonl`` for appending; a resumed run keeps the rows up to its checkpoint's step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not resumed_at or not path.is_file():
+        return MetricsLog(path)
+    keep = 0
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                if json.loads(line).get("global_step", math.inf) > resumed_at:
+                    break
+            except json.JSONDecodeError:  # a torn last line from a killed run
+                break
+            keep += len(line)
+    return MetricsLog(path, truncate_to=keep)
 
 
 def _generation_config(model: str) -> Any:
@@ -130,13 +153,16 @@ class PretrainZeroTrainer(BasePPOTrainer):
             self.stream.load_state_dict(states["data_loader_state_dict"])
         if global_step:  # resumed: the engines still hold the initial weights
             self.broadcast_to_vllm()
+        metrics = _metrics_log(Path(self.args.ckpt.path) / "metrics.jsonl", global_step)
         while global_step < self.max_steps:
             status, global_step = self.pretrainzero_train_step(global_step)
-            logger.info(f"PretrainZero step {global_step}: "
-                        f"{ {k: v for k, v in status.items() if k != 'generated_samples'} }")
+            row = {"global_step": global_step, **{k: v for k, v in status.items() if isinstance(v, (int, float))}}
+            logger.info(f"PretrainZero step {global_step}: {row}")
+            metrics.write(row)
             client_states = {"episode": 0, "global_step": global_step, "total_consumed_prompts": 0,
                              "data_loader_state_dict": self.stream.state_dict()}
             self.save_logs_and_checkpoints(global_step, status, client_states)
+        metrics.close()
         for tracker in (self.wandb_logger, self.tensorboard_logger):
             if tracker:
                 tracker.close()
