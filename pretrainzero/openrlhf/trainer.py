@@ -44,11 +44,12 @@ from openrlhf.utils.logging_utils import init_logger
 from openrlhf.utils.utils import get_tokenizer
 
 from ..engines import eos_token_ids
+from ..masking import make_masker
 from ..rl.algorithms import get_algorithm
 from ..rl.data import ParagraphStream
 from ..rl.metrics import MetricsLog
 from ..rl.recipe import Recipe
-from ..rl.step import PredictorRewardFn, StepConfig, build_masker, pretrainzero_step
+from ..rl.step import PredictorRewardFn, StepConfig, pretrainzero_step
 from .experience import PretrainZeroExperienceMaker
 from .layout import GHOST, fixed_size_experiences, role_counts, slot_labels
 from .rollout import OpenRLHFEngine
@@ -132,9 +133,9 @@ class PretrainZeroTrainer(BasePPOTrainer):
                                      eos_ids=eos_token_ids(_generation_config(pretrain), tokenizer))
         self.stream = ParagraphStream(recipe.corpus, recipe.seed)
         self.step_config = StepConfig.from_recipe(recipe)
-        self.random_masker = build_masker(recipe.random_masker, recipe.random_masker_kwargs)
+        self.random_masker = make_masker(recipe.random_masker, recipe.random_masker_kwargs)
         kwargs = recipe.random_masker_kwargs if recipe.random_masker == "next-token" else {}
-        self.rpt_masker = build_masker("next-token", kwargs)
+        self.rpt_masker = make_masker("next-token", kwargs)
         self.reward_fn = _predictor_reward_fn(recipe, tokenizer)
         self.size = int(args.train.batch_size)
         self.dp = (args.actor.num_nodes * args.actor.num_gpus_per_node
