@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import yaml
 
+from ..errors import UserError
 from ..masking import MASK_RULES
 from ..rewards import GENERATOR_SHAPES
 from .checks import check_finite, check_range
@@ -239,7 +240,12 @@ def _set(data: dict[str, Any], override: str) -> None:
     if "=" not in override:
         raise ValueError(f"--set expects key=value, got {override!r}")
     key, _, raw = override.partition("=")
-    value = yaml.safe_load(raw) if raw.strip() else ""
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or exc
+        raise UserError(f"--set {override}: the value is not valid YAML ({problem}); give a YAML value such as "
+                        "5e-6, true, [a, b] or {k: v}") from None
     parts = key.strip().split(".")
     node = data
     for part in parts[:-1]:
@@ -265,12 +271,28 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     if not p.exists() and not p.suffix and (Path("agents") / f"{p}.yaml").exists():
         p = Path("agents") / f"{p}.yaml"
     if not p.exists():
-        raise FileNotFoundError(f"recipe {str(path)!r} not found")
-    data = yaml.safe_load(p.read_text()) or {}
+        raise FileNotFoundError(f"recipe {str(path)!r} not found (give a YAML file, or a name in agents/)")
+    if p.is_dir():
+        raise UserError(f"recipe {str(path)!r} is a folder: give a YAML file such as "
+                        "agents/smollm2-135m-cpu.yaml")
+    data = read_yaml(p) or {}
     try:
         return recipe_from_dict(data, overrides)
     except ValueError as exc:
-        raise ValueError(f"{p}: {exc}") from None
+        raise UserError(f"{p}: {exc}") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content; a syntax error or a binary file is one line naming the place."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        what = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise UserError(f"{where}: invalid YAML ({what}); fix the syntax there") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not a UTF-8 text file: give a YAML recipe") from None
 
 
 def _deep_copy(d: dict[str, Any]) -> dict[str, Any]:

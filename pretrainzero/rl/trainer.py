@@ -32,7 +32,6 @@ accuracy is measured before and after (greedy).
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import math
 import time
@@ -45,10 +44,12 @@ import numpy as np
 import torch
 
 from ..models import load_model
+from ..progress import Progress
 from .algorithms import get_algorithm
 from .checkpoint import latest_checkpoint, save_checkpoint
 from .data import ParagraphStream
 from .metrics import MetricsLog, read_metrics
+from .preflight import check_before_loading, predictor_reward_factory
 from .recipe import Recipe
 from .report import plot_curves, write_report
 from .rundir import open_run_folder
@@ -189,8 +190,7 @@ def _predictor_reward_fn(recipe: Recipe, model: Any, tokenizer: Any) -> Predicto
         from .likelihood import LikelihoodReward, LikelihoodRewardConfig
 
         return LikelihoodReward(model, tokenizer, LikelihoodRewardConfig(**recipe.predictor_reward_kwargs))
-    module, _, attr = recipe.predictor_reward.partition(":")
-    return getattr(importlib.import_module(module), attr)(model, tokenizer, **recipe.predictor_reward_kwargs)
+    return predictor_reward_factory(recipe)(model, tokenizer, **recipe.predictor_reward_kwargs)
 
 
 def _make_sampler(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -> Any:
@@ -228,12 +228,14 @@ def train(
     """Run (or resume) training as described in the module docstring; returns where things are.
 
     ``out_dir`` follows the run-folder rules of :mod:`pretrainzero.rl.rundir`: a non-empty folder
-    needs ``resume`` (continue its newest intact checkpoint) or ``overwrite`` (delete it first)."""
+    needs ``resume`` (continue its newest intact checkpoint) or ``overwrite`` (delete it first).
+    ``progress``: a bar when stderr is a terminal; otherwise (or when False) one ``log`` line per step."""
     out = Path(out_dir)
     ckpt_root = out / "checkpoints"
     warnings: list[str] = []
 
     # ------------------------------------------------------------------ setup
+    check_before_loading(recipe)  # corpus, user code, device, model reference: fail before anything loads
     run = open_run_folder(out, recipe.to_dict(), resume=resume, overwrite=overwrite, log=log)
     state = run.state
     model_path = str(state.path) if state else recipe.model
@@ -301,10 +303,9 @@ def train(
             checkpoint(0)
 
     # ------------------------------------------------------------------ the loop
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=recipe.steps, initial=start_step, disable=not progress, dynamic_ncols=True, desc="train")
-    say = bar.write if progress else log
+    # a bar on a terminal, else one log line per step
+    bar = Progress(recipe.steps, "train", bar=progress, initial=start_step, every_s=0, log=log)
+    say = bar.write
     status, last_ckpt, invalid_warned = "completed", latest_checkpoint(ckpt_root), 0
     t_start = time.perf_counter()
     for step in range(start_step, recipe.steps):
@@ -333,6 +334,7 @@ def train(
         # similar lengths together (less padding), and a prompt's samples adjacent (shared prompt pass)
         samples = sorted(batch.samples, key=lambda s: (len(s.prompt_ids), s.prompt_ids, len(s.completion_ids)))
         skipped, loss_sum, ent_sum, n_tok = False, 0.0, 0.0, 0
+        update = "applied"  # or why not (see report.UPDATE_OUTCOMES)
         if samples:
             rewards = torch.tensor([s.reward for s in samples], dtype=torch.float32)
             adv_all = algo.advantages(rewards, torch.tensor([s.group for s in samples]))
@@ -346,7 +348,7 @@ def train(
                 mb_tok = int(mask.sum())
                 loss = loss * (mb_tok / total_tok if token_level else len(mb) / len(samples))
                 if not torch.isfinite(loss):
-                    skipped = True
+                    skipped, update = True, "non-finite-loss"
                     break
                 loss.backward()
                 loss_sum += loss.item()
@@ -354,7 +356,7 @@ def train(
                 n_tok += mb_tok
             grad_norm = float(torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip or float("inf")))
             if not skipped and not math.isfinite(grad_norm):
-                skipped = True
+                skipped, update = True, "non-finite-gradient"
             if skipped:
                 nan_streak += 1
                 say(f"warning: step {step}: non-finite loss or gradient; update skipped ({nan_streak} in a row)")
@@ -363,7 +365,7 @@ def train(
                 if _weights_finite(params):
                     nan_streak = 0
                 else:  # never sample from, or save, non-finite weights: put the last good ones back
-                    skipped, nan_streak = True, nan_streak + 1
+                    skipped, update, nan_streak = True, "non-finite-weights", nan_streak + 1
                     source = last_ckpt or model_path
                     _restore_weights(model, optimizer, source, recipe)
                     say(f"warning: step {step}: the update made weights non-finite; restored the last good ones "
@@ -376,19 +378,20 @@ def train(
             row.update(loss=loss_sum if not skipped else float("nan"), grad_norm=grad_norm,
                        entropy=ent_sum / max(n_tok, 1) if n_tok else None)
         else:
-            skipped = True
+            skipped, update = True, "no-samples"
             say(f"step {step}: every group had equal rewards, nothing to learn from (no update)")
         scheduler.step()  # the schedule follows the step count, updates or not
         t2 = time.perf_counter()
         row.update(st)
-        row.update(skipped=skipped, samples=len(samples), train_tokens=n_tok,
+        if update == "applied" and grad_norm == 0:  # every advantage was 0: no learning signal
+            update = "zero-gradient"
+        row.update(skipped=skipped, update=update, samples=len(samples), train_tokens=n_tok,
                    time_train=t2 - t1, time_step=t2 - t0,
                    tokens_per_s=(st["sampled_tokens"] + n_tok) / max(t2 - t0, 1e-9),
                    sampled_tokens_per_s=st["sampled_tokens"] / max(st["time_generate"], 1e-9))
         metrics.write(row)
-        bar.update(1)
-        bar.set_postfix(acc=f"{st['predictor_accuracy']:.2f}", valid=f"{st['mask_valid_rate']:.2f}",
-                        var=f"{st['nonzero_var_group_frac']:.2f}", refresh=False)
+        bar.update(1, acc=round(st["predictor_accuracy"], 3), valid=round(st["mask_valid_rate"], 3),
+                   var=round(st["nonzero_var_group_frac"], 3))
         if nan_streak >= recipe.nan_patience:
             status = "diverged"
             say(f"error: {nan_streak} non-finite updates in a row; stopping. Last good checkpoint: {last_ckpt}")
