@@ -1,14 +1,16 @@
-"""Progress for long loops: a bar on a terminal, plain log lines otherwise.
+"""Progress of long phases (held-out evaluation, SFT, eval, training): a bar on a terminal, log lines
+otherwise (nohup, SLURM, CI), so a run never sits silent for minutes.
 
-A bar redrawn with carriage returns is noise in a log file or a CI console, and nothing at all
-with ``--no-progress``. :class:`Progress` picks: a tqdm bar when ``bar`` is true and stderr is a
-terminal; otherwise one line per update through ``log`` (at most one every ``every_s`` seconds,
-the last update always), e.g. ``train 12/40 (30%) acc=0.25 valid=0.5  21.4 s/step, 10m00s left``.
+``Progress(total, desc)`` picks by itself: a tqdm bar when stderr is a terminal, else one line
+through ``log`` every ``every_s`` seconds (``0``: every update) and one at the end. ``mode``
+forces ``"bar"``, ``"log"`` or ``"off"``. ``update(n, **fields)`` can carry a few numbers shown
+after the count (bar postfix or ``acc=0.25 valid=0.5`` in the line); ``write(msg)`` prints a
+message without breaking the bar.
 
-    with Progress(len(items), "held-out", bar=not args.no_progress, every_s=30) as p:
+    with Progress(len(items), "held-out", mode="auto" if progress else "log", unit="gen") as bar:
         for item in items:
             ...
-            p.update(1, acc=running_accuracy)
+            bar.update(1)
 """
 
 from __future__ import annotations
@@ -16,83 +18,78 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, Self
+
+Mode = Literal["auto", "bar", "log", "off"]
 
 
-def _is_terminal() -> bool:
-    return hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+def _print(line: str) -> None:
+    print(line, flush=True)
 
 
 def _fmt(v: Any) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
-def _duration(s: float) -> str:
-    s = int(round(s))
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
-
 class Progress:
-    """A bar (``bar`` and a terminal) or periodic log lines; ``write`` prints without breaking the bar."""
+    """Counts ``update(n)`` calls towards ``total`` and shows them (see the module docstring)."""
 
-    def __init__(
-        self,
-        total: int | None,
-        desc: str,
-        *,
-        bar: bool = True,
-        initial: int = 0,
-        every_s: float = 30.0,
-        unit: str = "step",
-        log: Callable[[str], None] = print,
-    ) -> None:
-        self.total, self.desc, self.unit, self.log, self.every_s = total, desc, unit, log, every_s
-        self.n = self._start = initial
-        self._t0 = self._last = time.perf_counter()
-        self._printed_at: float | None = None
-        self._bar = None
-        if bar and _is_terminal():
-            from tqdm.auto import tqdm
+    def __init__(self, total: int, desc: str, *, mode: Mode = "auto", log: Callable[[str], None] | None = None,
+                 every_s: float = 30.0, unit: str = "it", initial: int = 0) -> None:
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "log"
+        self.total, self.desc, self.unit, self.every_s = int(total), desc, unit, every_s
+        self.mode: Mode = mode if total > initial else "off"
+        self.log = log or _print
+        self.done = self.start = self.shown = initial
+        self.fields: dict[str, Any] = {}
+        self.t0 = self.last = time.perf_counter()
+        self.bar: Any = None
+        if self.mode == "bar":
+            from tqdm import tqdm
 
-            self._bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, dynamic_ncols=True)
-
-    @property
-    def is_bar(self) -> bool:
-        return self._bar is not None
+            self.bar = tqdm(total=self.total, initial=initial, desc=desc, unit=unit, file=sys.stderr,
+                            dynamic_ncols=True)
 
     def update(self, n: int = 1, **fields: Any) -> None:
-        self.n += n
-        now = time.perf_counter()
-        if self._bar is not None:
+        self.done += n
+        self.fields = fields
+        if self.bar is not None:
             if fields:
-                self._bar.set_postfix({k: _fmt(v) for k, v in fields.items()}, refresh=False)
-            self._bar.update(n)
-            return
-        last = self.total is not None and self.n >= self.total
-        if self._printed_at is not None and now - self._printed_at < self.every_s and not last:
-            return
-        self._printed_at = now
-        done = f"{self.n}/{self.total} ({100 * self.n / self.total:.0f}%)" if self.total else str(self.n)
-        parts = [f"{self.desc} {done}", *(f"{k}={_fmt(v)}" for k, v in fields.items())]
-        line = " ".join(parts)
-        if self.n > self._start:
-            per = (now - self._t0) / (self.n - self._start)
-            line += f"  {per:.3g} s/{self.unit}"
-            if self.total and not last:
-                line += f", {_duration(per * (self.total - self.n))} left"
-        self.log(line)
+                self.bar.set_postfix({k: _fmt(v) for k, v in fields.items()}, refresh=False)
+            self.bar.update(n)
+        elif self.mode == "log":
+            now = time.perf_counter()
+            if now - self.last >= self.every_s or self.done >= self.total:
+                self.last, self.shown = now, self.done
+                self.log(self._line(now))
 
     def write(self, msg: str) -> None:
-        if self._bar is not None:
-            self._bar.write(msg)
+        """A message between updates (above the bar, or as a log line)."""
+        if self.bar is not None:
+            self.bar.write(msg)
         else:
             self.log(msg)
 
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+    def _line(self, now: float) -> str:
+        elapsed = now - self.t0
+        line = (f"{self.desc}: {self.done}/{self.total} {self.unit} ({100 * self.done / max(self.total, 1):.0f}%, "
+                f"{elapsed:.0f}s")
+        if self.start < self.done < self.total:
+            line += f", ~{elapsed * (self.total - self.done) / (self.done - self.start):.0f}s left"
+        line += ")"
+        return line + "".join(f" {k}={_fmt(v)}" for k, v in self.fields.items())
 
-    def __enter__(self) -> Progress:
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        elif self.mode == "log":
+            if self.shown != self.done:  # the final count, unless the last update already showed it
+                self.log(self._line(time.perf_counter()))
+            self.mode = "off"
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

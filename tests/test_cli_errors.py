@@ -48,7 +48,7 @@ def _error(capsys, argv):
 def test_recipe_inputs(capsys, tmp_path, train_args):
     (tmp_path / "bad.yaml").write_text("name: x\nlr: [1, 2\n")
     (tmp_path / "bin.yaml").write_bytes(b"\x00\xff\xfe")
-    assert "is a folder: give a YAML file" in _error(capsys, ["train", "--recipe", str(tmp_path)])
+    assert "is a folder; give a YAML file" in _error(capsys, ["train", "--recipe", str(tmp_path)])
     err = _error(capsys, ["train", "--recipe", str(tmp_path / "bad.yaml")])
     assert f"{tmp_path / 'bad.yaml'}:3:1: invalid YAML (expected ',' or ']'" in err
     assert "not a UTF-8 text file" in _error(capsys, ["train", "--recipe", str(tmp_path / "bin.yaml")])

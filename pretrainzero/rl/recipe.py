@@ -265,16 +265,41 @@ def recipe_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> 
     return recipe
 
 
-def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
-    """Read a YAML recipe (a path, or a bare name looked up in ``agents/``) and validate it."""
-    p = Path(path)
-    if not p.exists() and not p.suffix and (Path("agents") / f"{p}.yaml").exists():
-        p = Path("agents") / f"{p}.yaml"
-    if not p.exists():
-        raise FileNotFoundError(f"recipe {str(path)!r} not found (give a YAML file, or a name in agents/)")
+def recipe_dir() -> Path:
+    """The shipped recipes: the repository's ``agents/``, or the copy a wheel installs."""
+    from ..paths import shipped_dir
+
+    return shipped_dir("agents")
+
+
+def list_recipes() -> list[Path]:
+    """The shipped recipe files, sorted by name."""
+    folder = recipe_dir()
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def find_recipe(path: str | Path) -> Path:
+    """A recipe file from a path, or a shipped recipe's name (``tiny-test``, ``agents/tiny-test.yaml``).
+
+    An existing path wins; otherwise a bare name or ``agents/<file>`` is looked up in the shipped
+    recipes, so the README's commands work from any folder and from a wheel install.
+    """
+    p = Path(path).expanduser()
+    if p.is_file():
+        return p
     if p.is_dir():
-        raise UserError(f"recipe {str(path)!r} is a folder: give a YAML file such as "
-                        "agents/smollm2-135m-cpu.yaml")
+        raise ValueError(f"recipe {str(path)!r} is a folder; give a YAML file or a recipe name")
+    if str(p.parent) in (".", "agents"):
+        shipped = recipe_dir() / (p.name if p.suffix in (".yaml", ".yml") else f"{p.name}.yaml")
+        if shipped.is_file():
+            return shipped
+    names = ", ".join(f.stem for f in list_recipes()) or "none"
+    raise FileNotFoundError(f"recipe {str(path)!r} not found (a YAML path, or a shipped recipe: {names})")
+
+
+def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
+    """Read a YAML recipe (a path, or a shipped recipe's name, see :func:`find_recipe`) and validate it."""
+    p = find_recipe(path)
     data = read_yaml(p) or {}
     try:
         return recipe_from_dict(data, overrides)

@@ -130,19 +130,14 @@ def _shared_prompt_logits(
     model: Any, samples: list[Sample], prompts: list[tuple[int, ...]], index: list[int], pad_id: int, C: int,
     device: Any,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    from ..engines.hf import cache_kwarg, new_cache
+    from ..engines.padding import left_pad
+
     # pass 1: each distinct prompt minus its last token, left-padded, once (with grad)
-    Pu = max(len(p) for p in prompts) - 1
-    ids1 = torch.full((len(prompts), Pu), pad_id, dtype=torch.long)
-    att1 = torch.zeros((len(prompts), Pu), dtype=torch.long)
-    for r, p in enumerate(prompts):
-        ids1[r, Pu - len(p) + 1 :] = torch.tensor(p[:-1], dtype=torch.long)
-        att1[r, Pu - len(p) + 1 :] = 1
-    pos1 = (att1.cumsum(-1) - 1).clamp(min=0)
-    cache = model(input_ids=ids1.to(device), attention_mask=att1.to(device), position_ids=pos1.to(device),
-                  use_cache=True).cache
-    sel = torch.tensor(index, device=device)
-    for layer in cache.layers:  # one cache row per sample (differentiable indexing)
-        layer.batch_select_indices(sel)
+    ids1, att1, pos1 = left_pad([p[:-1] for p in prompts], pad_id, device=device)
+    cache = new_cache(model)  # filled in place by the forward pass
+    model(input_ids=ids1, attention_mask=att1, position_ids=pos1, use_cache=True, **{cache_kwarg(model): cache})
+    cache.batch_select_indices(torch.tensor(index, device=device))  # one row per sample (differentiable)
     # pass 2: last prompt token + completion (right-padded) on top of the shared cache
     ids2 = torch.full((len(samples), C), pad_id, dtype=torch.long)
     att2 = torch.zeros((len(samples), C), dtype=torch.long)
@@ -154,9 +149,9 @@ def _shared_prompt_logits(
         comp[r, :c] = torch.tensor(s.completion_ids, dtype=torch.long)
     start = torch.tensor([len(s.prompt_ids) - 1 for s in samples])
     pos2 = start[:, None] + torch.arange(C)[None, :]
-    attn = torch.cat([att1[index], att2], dim=1)
+    attn = torch.cat([att1[index].cpu(), att2], dim=1)
     logits = model(input_ids=ids2.to(device), attention_mask=attn.to(device), position_ids=pos2.to(device),
-                   cache=cache, use_cache=True).logits
+                   use_cache=True, **{cache_kwarg(model): cache}).logits
     return logits, comp.to(device), att2.to(device)
 
 
@@ -193,27 +188,28 @@ def _predictor_reward_fn(recipe: Recipe, model: Any, tokenizer: Any) -> Predicto
     return predictor_reward_factory(recipe)(model, tokenizer, **recipe.predictor_reward_kwargs)
 
 
-def _make_sampler(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -> Any:
+def _make_engine(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -> Any:
     if recipe.sampler == "vllm":
+        from ..engines.vllm import VLLMEngine
         from ..models import resolve_model
-        from .vllm_sampler import VLLMSampler
 
         # the trainer's own copy of the weights shares the GPU: vLLM gets a bounded slice by default
         kwargs = {"gpu_memory_utilization": 0.35, **recipe.vllm_kwargs}
-        return VLLMSampler(resolve_model(model_path), tokenizer=tokenizer, dtype=recipe.dtype, seed=recipe.seed, **kwargs)
-    from .hf_sampler import TransformersSampler
+        return VLLMEngine(resolve_model(model_path), tokenizer=tokenizer, dtype=recipe.dtype, seed=recipe.seed, **kwargs)
+    from ..engines.hf import TransformersEngine
 
-    return TransformersSampler(model, tokenizer, batch_size=recipe.sampler_batch_size,
-                               shared_prefill=recipe.shared_prefill)
+    return TransformersEngine(model, tokenizer, batch_size=recipe.sampler_batch_size,
+                              shared_prefill=recipe.shared_prefill)
 
 
-def _heldout(model: Any, tokenizer: Any, recipe: Recipe, items: list[Any]) -> dict[str, float]:
+def _heldout(model: Any, tokenizer: Any, recipe: Recipe, items: list[Any], progress: bool,
+             log: Callable[[str], None]) -> dict[str, float]:
     from .heldout import evaluate_heldout
 
     budget = recipe.eval_max_tokens or recipe.max_response_tokens
     return evaluate_heldout(model, tokenizer, items, max_new_tokens=budget, normalized=recipe.normalized_match,
                             samples=recipe.heldout_samples, temperature=recipe.temperature, stop=recipe.stop,
-                            seed=recipe.seed).summary()
+                            seed=recipe.seed, progress="auto" if progress else "log", log=log).summary()
 
 
 def train(
@@ -248,7 +244,7 @@ def train(
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, recipe))
     stream = ParagraphStream(recipe.corpus, recipe.seed)
-    sampler = _make_sampler(recipe, model, tok, model_path)
+    engine = _make_engine(recipe, model, tok, model_path)
     reward_fn = _predictor_reward_fn(recipe, model, tok)
     step_cfg = StepConfig.from_recipe(recipe)
     random_masker = build_masker(recipe.random_masker, recipe.random_masker_kwargs)
@@ -283,7 +279,7 @@ def train(
 
     if state is None:
         if items and recipe.eval_at_start:
-            heldout["base"] = _heldout(model, tok, recipe, items)
+            heldout["base"] = _heldout(model, tok, recipe, items, progress, log)
             log(f"held-out before training: {format_heldout(heldout['base'])}")
         if recipe.sft is not None:  # supervised cold start, then a step-0 checkpoint marks it done
             from .sft import run_sft
@@ -293,28 +289,29 @@ def train(
             n = recipe.sft_paragraphs or sft_cfg.steps * sft_cfg.batch_size
             texts = [p.text for p in ParagraphStream(recipe.corpus, recipe.seed + 1).take(n)]
             summary = run_sft(model, tok, texts, sft_cfg, build_masker(recipe.sft_masker, recipe.sft_masker_kwargs),
-                              log=lambda m: metrics.write({"phase": "sft", **m}))
+                              log=lambda m: metrics.write({"phase": "sft", **m}),
+                              progress="auto" if progress else "log", say=log)
             model.eval()
             log(f"SFT cold start: {sft_cfg.steps} steps, loss {summary['sft_first_loss']:.3f} -> "
                 f"{summary['sft_last_loss']:.3f}")
             if items and recipe.eval_at_start:
-                heldout["cold_start"] = _heldout(model, tok, recipe, items)
+                heldout["cold_start"] = _heldout(model, tok, recipe, items, progress, log)
                 log(f"held-out after the cold start: {format_heldout(heldout['cold_start'])}")
             checkpoint(0)
 
     # ------------------------------------------------------------------ the loop
     # a bar on a terminal, else one log line per step
-    bar = Progress(recipe.steps, "train", bar=progress, initial=start_step, every_s=0, log=log)
+    bar = Progress(recipe.steps, "train", mode="auto" if progress else "log", log=log, every_s=0, unit="step",
+                   initial=start_step)
     say = bar.write
     status, last_ckpt, invalid_warned = "completed", latest_checkpoint(ckpt_root), 0
     t_start = time.perf_counter()
     for step in range(start_step, recipe.steps):
         t0 = time.perf_counter()
-        torch.manual_seed(recipe.seed * 1_000_003 + step)  # sampling depends only on (seed, step): resumable
-        rng = np.random.default_rng([recipe.seed, step])
+        rng = np.random.default_rng([recipe.seed, step])  # masks and sampling seeds: resumable
         mode = "random-rlpt" if recipe.mode == "pretrainzero" and step < recipe.cold_start_steps else recipe.mode
         masker = rpt_masker if mode == "rpt" else random_masker
-        batch = pretrainzero_step(sampler, tok, stream.take(recipe.paragraphs_per_step), step_cfg, rng,
+        batch = pretrainzero_step(engine, tok, stream.take(recipe.paragraphs_per_step), step_cfg, rng,
                                   mode=mode, masker=masker, predictor_reward_fn=reward_fn)
         st = batch.stats
         if mode == "pretrainzero" and st["masks"] and st["mask_valid_rate"] == 0:
@@ -373,7 +370,7 @@ def train(
                 if hasattr(reward_fn, "after_step"):
                     reward_fn.after_step(model)
                 if recipe.sampler == "vllm":
-                    sampler.load_weights(model)
+                    engine.load_weights(model)
             optimizer.zero_grad(set_to_none=True)
             row.update(loss=loss_sum if not skipped else float("nan"), grad_norm=grad_norm,
                        entropy=ent_sum / max(n_tok, 1) if n_tok else None)
@@ -409,7 +406,7 @@ def train(
 
     # ------------------------------------------------------------------ wrap-up
     if status == "completed" and items and recipe.eval_at_end:
-        heldout["final"] = _heldout(model, tok, recipe, items)
+        heldout["final"] = _heldout(model, tok, recipe, items, progress, log)
         log(f"held-out after training: {format_heldout(heldout['final'])}")
         if last_ckpt is not None:  # record it with the checkpoint too
             extra_path = last_ckpt / "heldout.json"
