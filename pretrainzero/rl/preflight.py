@@ -33,12 +33,12 @@ def check_before_loading(recipe: Recipe) -> None:
     """Corpus registered, user code importable, maskers buildable, device present, model findable."""
     from ..corpus import get_spec
     from ..models import check_model_reference
-    from .algorithms import get_algorithm
+    from .algorithms import recipe_algorithm
     from .step import build_masker
 
     get_spec(recipe.corpus)  # unknown -> close matches and how to register one
     predictor_reward_factory(recipe)
-    get_algorithm(recipe.algorithm, **recipe.algorithm_kwargs)
+    recipe_algorithm(recipe)
     for name in ("random_masker", "sft_masker", "heldout_masker"):
         try:
             build_masker(getattr(recipe, name), getattr(recipe, f"{name}_kwargs"))

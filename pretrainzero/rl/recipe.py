@@ -41,7 +41,9 @@ class Recipe:
     # What to train
     name: str = "pretrainzero"
     model: str = "Qwen/Qwen3-4B-Base"  # HF id, local directory or the alias "smollm2-135m"
-    dtype: Literal["float32", "bfloat16"] = "bfloat16"
+    # bfloat16: bf16 compute (autocast) on fp32 master weights and optimizer state; bfloat16-pure:
+    # everything bf16 (updates below bf16's rounding step are lost). See pretrainzero.rl.precision.
+    dtype: Literal["float32", "bfloat16", "bfloat16-pure"] = "bfloat16"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     corpus: str = "wiki-vital-en"
     seed: int = 0
@@ -87,6 +89,8 @@ class Recipe:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     micro_batch_size: int = 8  # sequences per forward/backward; gradients accumulate over the batch
+    mini_batches: int = 1  # optimizer steps per rollout batch (k > 1: ratio vs the rollout policy, clip acts)
+    gradient_checkpointing: bool = False  # recompute layer activations in backward (less memory)
     steps: int = 2000
     max_minutes: float | None = None  # wall-clock budget of the RL loop; stops early (checkpointed)
     nan_patience: int = 3  # this many non-finite losses in a row stop the run
@@ -111,7 +115,7 @@ class Recipe:
 
     def __post_init__(self) -> None:
         for name in ("paragraphs_per_step", "g_gen", "g_pred", "max_prompt_tokens", "max_response_tokens",
-                     "sampler_batch_size", "micro_batch_size", "nan_patience", "save_every",
+                     "sampler_batch_size", "micro_batch_size", "mini_batches", "nan_patience", "save_every",
                      "keep_checkpoints", "random_masks_per_paragraph"):
             _positive(self, name)
         for name in ("steps", "warmup_steps", "cold_start_steps", "heldout_n", "sft_paragraphs", "heldout_samples"):
@@ -326,6 +330,6 @@ def _deep_copy(d: dict[str, Any]) -> dict[str, Any]:
 
 def _check_algorithm(recipe: Recipe) -> None:
     # Import (not instantiate on a model) the algorithm now, so a typo fails before any model loads.
-    from .algorithms import get_algorithm
+    from .algorithms import recipe_algorithm
 
-    get_algorithm(recipe.algorithm, **recipe.algorithm_kwargs)
+    recipe_algorithm(recipe)

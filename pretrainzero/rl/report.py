@@ -67,15 +67,14 @@ UPDATE_OUTCOMES: dict[str, str] = {
                       "learning signal (AdamW's weight decay and momentum from earlier steps still moved "
                       "the weights)"),
     "no-samples": "had no samples to train on (no group survived the equal-reward filter): no update",
-    "non-finite-loss": "were skipped: the loss was NaN/inf",
-    "non-finite-gradient": "were skipped: the gradient norm was NaN/inf",
+    "non-finite": "were skipped: the loss or the gradient was NaN/inf",
     "non-finite-weights": "were undone: the update made weights NaN/inf, the last good weights were restored",
 }
 
 
 def update_summary(rows: Sequence[dict[str, Any]]) -> list[str]:
     """How many steps changed the weights with a real gradient, and what happened in the others."""
-    outcomes = [r.get("update") or ("non-finite-loss" if r.get("skipped") else "applied") for r in rows]
+    outcomes = [r.get("update") or ("non-finite" if r.get("skipped") else "applied") for r in rows]
     applied = outcomes.count("applied")
     lines = [f"Updates: {applied} of {len(rows)} steps applied a non-zero gradient."]
     for key, text in UPDATE_OUTCOMES.items():
