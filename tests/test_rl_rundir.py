@@ -56,9 +56,9 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 def test_a_non_empty_out_is_refused_unless_overwrite(tiny_model_dir, corpus, tmp_path):
     r = recipe(tiny_model_dir, corpus, "steps=2", "save_every=1")
     first, lines = _train(r, tmp_path)
-    per_step = [line.split(" (")[0] for line in lines if line.startswith("train: ")]  # no bar: a line per step
-    assert per_step == ["train: 1/2 step", "train: 2/2 step"]
-    assert all(" acc=" in line for line in lines if line.startswith("train: "))
+    per_step = [line for line in lines if line.startswith("train: ")]  # progress=False: a line per step
+    assert [line.split(" (")[0] for line in per_step] == ["train: 1/2 step", "train: 2/2 step"]
+    assert all(", acc=" in line and " valid=" in line for line in per_step)
     before = _snapshot(tmp_path)
     with pytest.raises(
         UserError,

@@ -179,7 +179,7 @@ def test_cli_train_prints_where_things_are(tiny_model_dir, tmp_path):
     proc = subprocess.run(cmd + heldout, check=False, env=env, capture_output=True, text=True, timeout=150, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"report:     {out / 'report.md'}" in proc.stdout and "checkpoint: " in proc.stdout
-    assert "train: 1/1 step (100%" in proc.stdout and " acc=" in proc.stdout  # --no-progress: log lines, no bar
+    assert "train: 1/1 step (100%" in proc.stdout and ", acc=" in proc.stdout  # --no-progress: log lines
     assert "held-out final: accuracy " in proc.stdout and "sampled accuracy (mean@2)" in proc.stdout
     assert (out / "checkpoints" / "step-000001" / "model.safetensors").exists() and (out / "curves.png").exists()
     bad = subprocess.run(cmd + ["--set", "g_genn=2"], check=False, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)

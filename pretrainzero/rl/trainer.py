@@ -162,7 +162,8 @@ def train(
 
     ``out_dir`` follows the run-folder rules of :mod:`pretrainzero.rl.rundir`: a non-empty folder
     needs ``resume`` (continue its newest intact checkpoint) or ``overwrite`` (delete it first).
-    ``progress``: a bar when stderr is a terminal; otherwise (or when False) one ``log`` line per step."""
+    ``progress``: a bar when stderr is a terminal, otherwise a ``log`` line every 30 s; when False,
+    one ``log`` line per step."""
     out = Path(out_dir)
     ckpt_root = out / "checkpoints"
     warnings: list[str] = []
@@ -258,9 +259,9 @@ def train(
             checkpoint(0)
 
     # ------------------------------------------------------------------ the loop
-    # a bar on a terminal, else one log line per step
-    bar = Progress(recipe.steps, "train", mode="auto" if progress else "log", log=log, every_s=0, unit="step",
-                   initial=start_step)
+    # a bar on a terminal, else a line every 30 s through log; with progress=False a line per step
+    bar = Progress(recipe.steps, "train", mode="auto" if progress else "log", log=log, unit="step",
+                   every_s=30.0 if progress else 0.0, initial=start_step)
     say = bar.write
     status, last_ckpt, invalid_warned = "completed", latest_checkpoint(ckpt_root), 0
     t_start = time.perf_counter()
@@ -324,8 +325,9 @@ def train(
                    tokens_per_s=(st["sampled_tokens"] + n_tok) / max(t2 - t0, 1e-9),
                    sampled_tokens_per_s=st["sampled_tokens"] / max(st["time_generate"], 1e-9))
         metrics.write(row)
-        bar.update(1, acc=round(st["predictor_accuracy"], 3), valid=round(st["mask_valid_rate"], 3),
-                   var=round(st["nonzero_var_group_frac"], 3))
+        bar.set_postfix(acc=f"{st['predictor_accuracy']:.2f}", valid=f"{st['mask_valid_rate']:.2f}",
+                        var=f"{st['nonzero_var_group_frac']:.2f}")
+        bar.update(1)
         if nan_streak >= recipe.nan_patience:
             status = "diverged"
             say(f"error: {nan_streak} non-finite updates in a row; stopping. Last good checkpoint: {last_ckpt}")
