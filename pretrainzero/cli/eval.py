@@ -19,6 +19,8 @@ import json
 import sys
 from typing import Any
 
+from ._args import check_folder_arg
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -114,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
     from ..eval.grade import GraderUnavailable
     from ..eval.runner import run_evals
 
+    check_folder_arg(args.out, "--out")
+    check_folder_arg(args.cache_dir, "--cache-dir")
+    check_folder_arg(args.data_dir, "--data-dir", must_exist=True)
     if args.threads:
         import torch
 
