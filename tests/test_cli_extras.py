@@ -32,7 +32,7 @@ def test_version(capsys):
         ("algorithms", ["dapo\tDAPO", "grpo\tGRPO", "module:Class"]),
         ("recipes", ["tiny-test\t", "smollm2-135m-cpu\t", "paper-qwen3-4b\t"]),
         ("corpora", ["wiki-vital-en\tv0"]),
-        ("envs", ["pretrainzero/wiki-vital-en-MaskedSpan-v0"]),
+        ("envs", ["pretrainzero/wiki-vital-en-MaskedSpan-v1"]),
     ],
 )
 def test_list_verbs(what, expected, capsys):
@@ -89,7 +89,7 @@ def test_wheel_ships_recipes_and_corpus_yamls(tmp_path):
 
 
 def test_play_show_prints_one_episode(capsys):
-    assert main(["play", "pretrainzero/wiki-vital-en-ActiveMasking-v0", "-n", "2", "--show", "--no-progress"]) == 0
+    assert main(["play", "pretrainzero/wiki-vital-en-ActiveMasking-v1", "-n", "2", "--show", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert out.count("observation:") == 2  # mask turn, then prediction turn
     assert "--- action: \\mask{" in out and "--- action: \\boxed{" in out
