@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import UserError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -29,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from pretrainzero.envs.registration import resolve_env_id
 
     if args.episodes < 1:
-        raise ValueError(f"-n must be >= 1, got {args.episodes}")
+        raise UserError(f"-n {args.episodes}: give at least 1 episode per agent")
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: seeds are >= 0")
     env_id = resolve_env_id(args.env_id)
     checks = run_checks(gymnasium.make(env_id), args.episodes, args.seed, args.random_max)
     for c in checks:
