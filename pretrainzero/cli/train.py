@@ -3,9 +3,12 @@
     pretrainzero train --recipe agents/smollm2-135m-cpu.yaml
     pretrainzero train --recipe agents/tiny-test.yaml --steps 2 --set lr=1e-4 --set sft.steps=5
     pretrainzero train --recipe agents/smollm2-135m-cpu.yaml --out runs/demo --resume
+    pretrainzero train --recipe agents/smollm2-135m-cpu.yaml --out runs/demo --overwrite
     pretrainzero train --backend openrlhf --recipe agents/paper-qwen3-4b.yaml --dry-run
     pretrainzero train --backend openrlhf --recipe agents/paper-qwen3-30b-a3b.yaml --nodes 2 \
         --ray-address http://HEAD_IP:8265 --dry-run
+
+A non-empty --out is refused unless --resume (continue it) or --overwrite (delete it first) is given.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--recipe", required=True, help="YAML recipe (path, or a name in agents/)")
     p.add_argument("--steps", type=int, help="override the recipe's number of RL steps")
     p.add_argument("--out", help="run directory (default: runs/<recipe name>)")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its newest intact checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete the contents of a non-empty --out run folder first (otherwise it is refused)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe field (dots for nested fields, e.g. sft.steps=10); repeatable")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines instead)")
@@ -52,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..rl.trainer import format_heldout, train
 
-    result = train(recipe, out, resume=args.resume, progress=not args.no_progress)
+    result = train(recipe, out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
     print(f"status:     {result.status} ({result.steps_done} steps logged)")
     print(f"report:     {result.report}")
     print(f"plots:      {result.plot or 'none'}")
@@ -90,6 +96,13 @@ def run_openrlhf(args: argparse.Namespace, recipe: Any, overrides: list[str], ou
     if args.dry_run:
         print(line)
         return 0
+    ckpt = out / "ckpt"
+    if ckpt.is_dir() and any(ckpt.iterdir()) and not args.resume:
+        if not args.overwrite:
+            raise ValueError(f"--out {out} already holds an OpenRLHF run ({ckpt}); pass --resume to continue it "
+                             "or --overwrite to start over")
+        for name in ("ckpt", "final", "tensorboard"):  # only what the launched run writes
+            shutil.rmtree(out / name, ignore_errors=True)
     missing = [m for m in ("ray", "vllm", "deepspeed", "openrlhf") if importlib.util.find_spec(m) is None]
     if missing:
         raise ValueError(f"OpenRLHF stack missing ({', '.join(missing)}): on a CUDA machine "

@@ -12,8 +12,11 @@ embedded trainer has no use for. The embedded trainer ignores it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
+
+from ..rl.checks import check_finite, check_range
 
 ESTIMATORS: tuple[str, ...] = ("reinforce", "rloo", "reinforce_baseline", "group_norm", "dr_grpo",
                                "flash_reinforce", "gae")
@@ -64,16 +67,16 @@ class OpenRLHFConfig:
         for name in ("nodes", "gpus_per_node", "vllm_tensor_parallel", "ring_attn_size",
                      "rollout_micro_batch_size", "max_epochs"):
             if getattr(self, name) < 1:
-                raise ValueError(f"openrlhf.{name} must be >= 1, got {getattr(self, name)}")
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("vllm_engines", "train_micro_batch_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ValueError(f"openrlhf.{name} must be >= 1, got {value}")
+                raise ValueError(f"{name} must be >= 1, got {value}")
         if self.zero_stage not in (0, 1, 2, 3):
-            raise ValueError(f"openrlhf.zero_stage must be 0, 1, 2 or 3, got {self.zero_stage}")
-        if not 0 < self.vllm_gpu_memory <= 1:
-            raise ValueError(f"openrlhf.vllm_gpu_memory must be in (0, 1], got {self.vllm_gpu_memory}")
+            raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {self.zero_stage}")
+        check_finite(self)
+        check_range(self, "vllm_gpu_memory", 0, 1, lo_open=True, why="a fraction of each GPU")
+        check_range(self, "temperature", 0, 10)
+        check_range(self, "kl_coef", 0, math.inf)
         if self.estimator is not None and self.estimator not in ESTIMATORS:
-            raise ValueError(f"openrlhf.estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
-        if self.kl_coef < 0:
-            raise ValueError(f"openrlhf.kl_coef must be >= 0, got {self.kl_coef}")
+            raise ValueError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
