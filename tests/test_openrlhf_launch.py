@@ -258,7 +258,7 @@ def test_readme_many_gpus_commands_run_offline_as_written(tmp_path, monkeypatch,
     export = exports[0]
     export[export.index("--n") + 1] = "40"  # the README's 64,000 take ~10 s; the file is the same kind
     assert main(export[1:]) == 0
-    assert "wrote 40 prompts" in capsys.readouterr().out
+    assert "wrote 40 episodes" in capsys.readouterr().out
     for argv in dry:
         assert main(argv[1:]) == 0, argv
         out = capsys.readouterr().out.strip().splitlines()

@@ -19,6 +19,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="train a model with PretrainZero (embedded trainer)",
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return run_openrlhf(args, recipe, overrides, out)
     for flag in ("dry_run", "nodes", "gpus_per_node", "ray_address"):
         if getattr(args, flag):
-            raise ValueError(f"--{flag.replace('_', '-')} needs --backend openrlhf")
+            raise UserError(f"--{flag.replace('_', '-')} needs --backend openrlhf")
 
     from ..rl.trainer import format_heldout, train
 
@@ -82,7 +84,7 @@ def run_openrlhf(args: argparse.Namespace, recipe: Any, overrides: list[str], ou
 
     for flag in ("nodes", "gpus_per_node"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            raise ValueError(f"--{flag.replace('_', '-')} must be >= 1")
+            raise UserError(f"--{flag.replace('_', '-')} must be >= 1")
     recipe_path = Path(args.recipe) if Path(args.recipe).exists() else Path("agents") / f"{args.recipe}.yaml"
     two_role = recipe.openrlhf is not None and recipe.openrlhf.agent == "two-role"
     if overrides and two_role:  # the trainer reads the recipe file: give it the one with the overrides applied
@@ -99,20 +101,20 @@ def run_openrlhf(args: argparse.Namespace, recipe: Any, overrides: list[str], ou
     ckpt = out / "ckpt"
     if ckpt.is_dir() and any(ckpt.iterdir()) and not args.resume:
         if not args.overwrite:
-            raise ValueError(f"--out {out} already holds an OpenRLHF run ({ckpt}); pass --resume to continue it "
+            raise UserError(f"--out {out} already holds an OpenRLHF run ({ckpt}); pass --resume to continue it "
                              "or --overwrite to start over")
         for name in ("ckpt", "final", "tensorboard"):  # only what the launched run writes
             shutil.rmtree(out / name, ignore_errors=True)
     missing = [m for m in ("ray", "vllm", "deepspeed", "openrlhf") if importlib.util.find_spec(m) is None]
     if missing:
-        raise ValueError(f"OpenRLHF stack missing ({', '.join(missing)}): on a CUDA machine "
+        raise UserError(f"OpenRLHF stack missing ({', '.join(missing)}): on a CUDA machine "
                          "`pip install 'pretrainzero[openrlhf]'`; or --dry-run to see the command")
     if recipe.model == SMOLLM2_ALIAS:
         convert_smollm2()  # the embedded alias becomes the HF checkpoint the command names
     print(line, flush=True)
     if args.ray_address:
         if shutil.which("ray") is None:
-            raise ValueError("the `ray` command is not on PATH (pip install 'ray[default]')")
+            raise UserError("the `ray` command is not on PATH (pip install 'ray[default]')")
         return subprocess.call(shlex.split(line))
     return subprocess.call(list(launch.argv), env={**os.environ, **launch.env})
 

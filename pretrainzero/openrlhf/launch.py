@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
 from .batch import fixed_batch_size, raw_step_samples
 from .config import OpenRLHFConfig
 from .export import INPUT_KEY, LABEL_KEY
@@ -88,7 +89,7 @@ class BatchLayout:
         return self.size // self.n
 
 
-class Refused(ValueError):
+class Refused(UserError):
     """A recipe the OpenRLHF backend cannot train as the embedded trainer would (one line)."""
 
 
