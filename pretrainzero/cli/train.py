@@ -23,7 +23,7 @@ from ..errors import UserError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("train", help="train a model with PretrainZero (embedded trainer)",
+    p = subparsers.add_parser("train", help="train a model with PretrainZero (embedded trainer, or OpenRLHF on many GPUs)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipe", required=True, help="YAML recipe (path, or a name in agents/)")
     p.add_argument("--steps", type=int, help="override the recipe's number of RL steps")
