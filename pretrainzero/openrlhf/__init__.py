@@ -11,7 +11,7 @@ rollout source and the advantages:
 * :mod:`.layout` — a step's two-role samples as OpenRLHF ``Experience`` objects, padded to ``S``
   with ghost samples that carry no loss; advantages from our ``Algorithm`` on explicit groups.
 * :mod:`.experience` — ``RemoteExperienceMaker`` with those advantages (its only override).
-* :mod:`.rollout` — a ``Sampler`` over OpenRLHF's vLLM engine actors (token ids in and out).
+* :mod:`.rollout` — an ``Engine`` over OpenRLHF's vLLM engine actors (token ids in and out).
 * :mod:`.agent_plugin` — the ``AgentExecutor`` file those engines load (``--train.agent_func_path``).
 * :mod:`.trainer` — ``PretrainZeroTrainer``, a ``BasePPOTrainer`` that runs ``pretrainzero_step``.
 * :mod:`.train_ppo_ray` — ``python -m pretrainzero.openrlhf.train_ppo_ray <dotted flags>``:
