@@ -21,8 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 AGENTS = ROOT / "agents"
 PAPER = ("paper-qwen3-4b", "paper-qwen3-8b", "paper-qwen3-30b-a3b", "paper-smollm3-3b")
 OPENRLHF_RECIPES = sorted(p.stem for p in AGENTS.glob("*.yaml") if "openrlhf" in (yaml.safe_load(p.read_text()) or {}))
-needs_plugin = pytest.mark.skipif(not plugin_path("two-role").is_file(),
-                                  reason="the two-role plug-in (pretrainzero/openrlhf/agent_plugin.py) is not in this tree")
 
 
 def flags_of(recipe_name: str, tmp_path: Path, overrides=(), **kw) -> tuple[dict[str, list[str]], object]:
@@ -55,8 +53,7 @@ def test_samples_bound_per_mode(tmp_path):
     assert bound() == 32 * 8 + 32 * 8 * 8
     assert bound("mode=random-rlpt", "random_masks_per_paragraph=2") == 32 * 2 * 8
     assert bound("g_gen=1", "random_masks_per_paragraph=4", "cold_start_steps=5") == 32 * 4 * 8
-    any_plugin = f"openrlhf.agent_func_path={plugin_path('stock')}"  # the layout does not depend on it
-    launch = plan(load_recipe(AGENTS / "openrlhf-smoke-1gpu.yaml", [any_plugin]), AGENTS / "openrlhf-smoke-1gpu.yaml",
+    launch = plan(load_recipe(AGENTS / "openrlhf-smoke-1gpu.yaml"), AGENTS / "openrlhf-smoke-1gpu.yaml",
                   out=tmp_path, python="python")
     assert launch.layout == BatchLayout(samples=80, size=80, n=4, dp=1, train_micro=4, rollout_micro=8)
     assert launch.layout.rollout_batch_size == 20
@@ -78,7 +75,6 @@ def test_every_openrlhf_recipe_loads_and_the_paper_ones_exist():
         assert load_recipe(AGENTS / f"{name}.yaml").openrlhf is not None
 
 
-@needs_plugin
 @pytest.mark.parametrize("name", PAPER)
 def test_paper_recipes_golden_values(name, tmp_path):
     f, launch = flags_of(name, tmp_path)
@@ -109,7 +105,6 @@ def test_paper_recipes_golden_values(name, tmp_path):
     assert launch.warnings == ()
 
 
-@needs_plugin
 def test_placement_overrides_resume_and_ray_job_submit(tmp_path):
     f, launch = flags_of("paper-qwen3-4b", tmp_path, nodes=4, gpus_per_node=8, resume=True)
     assert f["--actor.num_nodes"] == ["4"] and f["--vllm.num_engines"] == ["32"]
@@ -150,8 +145,6 @@ REFUSALS = [
 
 @pytest.mark.parametrize("overrides,message", REFUSALS, ids=[m for _, m in REFUSALS])
 def test_refusals_are_one_clear_line(overrides, message, tmp_path, capsys):
-    if "agent_func_path" not in overrides[0]:  # any existing file passes the plug-in check
-        overrides = [*overrides, f"openrlhf.agent_func_path={plugin_path('stock')}"]
     with pytest.raises(Refused, match=message.replace("(", r"\(")):
         flags_of("paper-qwen3-4b", tmp_path, overrides)
     argv = ["train", "--backend", "openrlhf", "--recipe", str(AGENTS / "paper-qwen3-4b.yaml"), "--dry-run",
@@ -169,7 +162,6 @@ def test_a_recipe_without_openrlhf_section_is_refused(tmp_path, capsys):
     assert "has no openrlhf: section" in capsys.readouterr().err
 
 
-@needs_plugin
 def test_fields_that_do_not_apply_warn(tmp_path, capsys):
     _, launch = flags_of("paper-qwen3-4b", tmp_path, ["device=cuda", "heldout_n=7", "algorithm=rloo", "algorithm_kwargs={}"])
     text = "\n".join(launch.warnings)
@@ -184,7 +176,6 @@ def test_embedded_backend_rejects_openrlhf_only_flags(capsys):
     assert "--dry-run needs --backend openrlhf" in capsys.readouterr().err
 
 
-@needs_plugin
 def test_overrides_are_handed_to_the_trainer_as_a_resolved_recipe_file(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--backend", "openrlhf", "--recipe", str(AGENTS / "paper-qwen3-4b.yaml"), "--dry-run",
@@ -218,11 +209,10 @@ def test_stock_path_runs_plain_openrlhf_over_an_exported_prompt_file(tmp_path):
 
 def test_dry_run_imports_neither_ray_nor_openrlhf(tmp_path):
     recipe = AGENTS / "paper-qwen3-4b.yaml"
-    extra = [] if plugin_path("two-role").is_file() else ["--set", f"openrlhf.agent_func_path={plugin_path('stock')}"]
     code = (
         "import sys\n"
         "from pretrainzero.cli import main\n"
-        f"rc = main({['train', '--backend', 'openrlhf', '--recipe', str(recipe), '--dry-run', '--out', str(tmp_path / 'r'), *extra]!r})\n"
+        f"rc = main({['train', '--backend', 'openrlhf', '--recipe', str(recipe), '--dry-run', '--out', str(tmp_path / 'r')]!r})\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'openrlhf', 'vllm', 'deepspeed'))\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
         "sys.exit(rc)\n"
@@ -247,7 +237,6 @@ def readme_commands(section: str = "## Many GPUs") -> list[list[str]]:
     return commands
 
 
-@needs_plugin
 def test_readme_many_gpus_commands_run_offline_as_written(tmp_path, monkeypatch, capsys):
     (tmp_path / "agents").symlink_to(AGENTS)  # the README's relative paths, in a scratch directory
     monkeypatch.chdir(tmp_path)

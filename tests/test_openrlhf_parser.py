@@ -20,6 +20,7 @@ import yaml
 pytest.importorskip("openrlhf.utils.agent", reason="needs `pip install --no-deps openrlhf==0.11.2` (make test does)")
 
 from pretrainzero.openrlhf.launch import plan, plugin_path
+from pretrainzero.openrlhf.train_ppo_ray import check_args, check_recipe
 from pretrainzero.rl.recipe import load_recipe
 
 AGENTS = Path(__file__).resolve().parents[1] / "agents"
@@ -65,9 +66,6 @@ def openrlhf_parse(monkeypatch):
 
 
 def _plan(name, tmp_path, overrides=()):
-    overrides = list(overrides)
-    if not plugin_path("two-role").is_file():  # OpenRLHF's parser checks no path; the launcher does
-        overrides.append(f"openrlhf.agent_func_path={plugin_path('stock')}")
     return plan(load_recipe(AGENTS / f"{name}.yaml", overrides), AGENTS / f"{name}.yaml", out=tmp_path)
 
 
@@ -95,6 +93,9 @@ def test_every_recipe_passes_the_real_parser(name, tmp_path, openrlhf_parse):
         assert args.vllm.num_engines * args.vllm.tensor_parallel_size == dp * args.ds.ring_attn_size
         assert args.vllm.enable_sleep and args.ds.enable_sleep
     assert args.data.max_len == recipe.max_prompt_tokens + max(recipe.max_response_tokens, recipe.mask_max_tokens)
+    # and the entry module's own checks (run on the GPU machine right after parsing) accept it silently
+    check_recipe(recipe)
+    assert check_args(args, recipe) == []
 
 
 def test_paper_recipe_parsed_values(tmp_path, openrlhf_parse):

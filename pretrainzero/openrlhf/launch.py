@@ -29,11 +29,11 @@ from ..errors import UserError
 from .batch import fixed_batch_size, raw_step_samples
 from .config import OpenRLHFConfig
 from .export import INPUT_KEY, LABEL_KEY
+from .train_ppo_ray import AGENT_PLUGIN, EXACT_LOSS, RECIPE_ENV
 
 ENTRY_MODULE = "pretrainzero.openrlhf.train_ppo_ray"
 STOCK_MODULE = "openrlhf.cli.train_ppo_ray"
-RECIPE_ENV = "PRETRAINZERO_RECIPE"
-PLUGINS = {"two-role": "agent_plugin.py", "stock": "stock_agent.py"}
+PLUGINS = {"two-role": AGENT_PLUGIN, "stock": AGENT_PLUGIN.with_name("stock_agent.py")}
 
 # Project algorithm -> OpenRLHF's advantage estimator. The two-role path computes advantages with
 # the project's algorithm itself, so there the estimator is only a label (it must not be gae, which
@@ -42,8 +42,6 @@ ESTIMATORS: dict[str, str] = {
     "dapo": "group_norm", "grpo": "group_norm", "reinforce_pp": "reinforce_baseline", "dr_grpo": "dr_grpo",
     "rloo": "rloo", "reinforce": "reinforce",
 }
-# Algorithms whose loss OpenRLHF's PolicyLoss reproduces exactly (with the aggregation below).
-EXACT_LOSS: tuple[str, ...] = ("dapo", "grpo", "reinforce_pp")
 
 # Recipe fields the OpenRLHF backend has no use for: a non-default value gets a warning.
 NOT_APPLICABLE: dict[str, str] = {
@@ -129,7 +127,7 @@ def warmup_ratio(warmup_steps: int, total_steps: int) -> float:
 
 def plugin_path(agent: str) -> Path:
     """The installed plug-in file of an agent kind (found without importing it)."""
-    return Path(__file__).resolve().parent / PLUGINS[agent]
+    return PLUGINS[agent]
 
 
 def model_path(model: str) -> str:
