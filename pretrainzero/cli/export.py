@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"pushed: {push_to_hub(done.out, args.push_to_hub, private=args.private)}")
         return 0
     import pretrainzero  # noqa: F401  (registers env ids)
+
     from ..envs.registration import UnknownEnvError, resolve_env_id
 
     try:
