@@ -81,11 +81,12 @@ def run_openrlhf(args: argparse.Namespace, recipe: Any, overrides: list[str], ou
 
     from ..models import SMOLLM2_ALIAS, convert_smollm2
     from ..openrlhf.launch import plan
+    from ..rl.recipe import find_recipe
 
     for flag in ("nodes", "gpus_per_node"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag.replace('_', '-')} must be >= 1")
-    recipe_path = Path(args.recipe) if Path(args.recipe).exists() else Path("agents") / f"{args.recipe}.yaml"
+    recipe_path = find_recipe(args.recipe)
     two_role = recipe.openrlhf is not None and recipe.openrlhf.agent == "two-role"
     if overrides and two_role:  # the trainer reads the recipe file: give it the one with the overrides applied
         recipe_path = out / "recipe.yaml"

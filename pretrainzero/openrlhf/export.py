@@ -1,6 +1,6 @@
 """OpenRLHF prompt files for any registered env: one JSON line per episode.
 
-    pretrainzero export pretrainzero/wiki-vital-en-MaskedSpan-v0 --n 64000 --out prompts.jsonl
+    pretrainzero export pretrainzero/wiki-vital-en-MaskedSpan-v1 --n 64000 --out prompts.jsonl
 
 Each line is ``{"prompt": <first observation>, "label": <JSON string>}``; the label names the env
 and the episode (paragraph id + episode seed), so every one of the n samples OpenRLHF draws for a
