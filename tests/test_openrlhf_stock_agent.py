@@ -19,6 +19,7 @@ import pytest
 import pretrainzero
 from pretrainzero.cli import main
 from pretrainzero.corpus import unregister_corpus
+from pretrainzero.envs import env_id
 from pretrainzero.openrlhf import export_prompts
 from pretrainzero.openrlhf.export import parse_label
 from pretrainzero.openrlhf.launch import plugin_path
@@ -38,7 +39,7 @@ TEXTS = (  # written for these tests
 @pytest.fixture(scope="module")
 def envs():
     spec = pretrainzero.register_corpus("pz-orltest", source=TEXTS, min_chars=1)
-    yield {t: f"pretrainzero/pz-orltest-{t}-v{spec.version}" for t in ("MaskedSpan", "ActiveMasking")}
+    yield {t: env_id("pz-orltest", t, spec.version) for t in ("MaskedSpan", "ActiveMasking")}
     unregister_corpus("pz-orltest")
 
 
