@@ -28,7 +28,7 @@ def test_version(capsys):
     ("what", "expected"),
     [
         ("benchmarks", ["gsm8k\tmath\tpackaged", "mmlu_pro\tmcq\tTIGER-Lab/MMLU-Pro"]),
-        ("protocols", ["pz-0shot-boxed\tv1", "mmlu-pro-official\tv1"]),
+        ("protocols", ["pz-0shot-boxed\tv2", "mmlu-pro-official\tv2"]),
         ("algorithms", ["dapo\tDAPO", "grpo\tGRPO", "module:Class"]),
         ("recipes", ["tiny-test\t", "smollm2-135m-cpu\t", "paper-qwen3-4b\t"]),
         ("corpora", ["wiki-vital-en\tv0"]),
