@@ -102,7 +102,7 @@ def our_prompts(tokenizer: Any, args: argparse.Namespace, steps: int) -> list[tu
     from pretrainzero.masking import RandomSpanMasker
     from pretrainzero.prompts import prediction_prompt
     from pretrainzero.rl.data import ParagraphStream
-    from pretrainzero.rl.sampler import render_prompt
+    from pretrainzero.prompts import render_prompt
 
     stream, masker, out = ParagraphStream(CORPUS, args.seed), RandomSpanMasker(), []
     for step in range(steps):

@@ -8,7 +8,11 @@ the model continues from (e.g. ``"\\boxed{"`` for tiny models that never box on 
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from .masking import MASK_TOKEN, MaskedExample
+
+PromptForm = Literal["chat", "raw"]
 
 GENERATION_TEMPLATE = (
     "Generate a mask to mask important words in the following paragraph, satisfying the requirements below:\n"
@@ -53,3 +57,18 @@ def chat_messages(prompt: str, system: str | None = None) -> list[dict[str, str]
     messages = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": prompt})
     return messages
+
+
+def render_prompt(tokenizer: Any, prompt: str, form: PromptForm, prefill: str = "") -> str:
+    r"""The exact text fed to the engine.
+
+    ``chat``: the tokenizer's chat template with the generation prompt, then ``prefill`` as the
+    start of the assistant turn (e.g. ``"\boxed{"``). ``raw``: ``prompt + "\n" + prefill`` for
+    base models without a template.
+    """
+    if form == "chat":
+        text = tokenizer.apply_chat_template(chat_messages(prompt), tokenize=False, add_generation_prompt=True)
+        return text + prefill
+    if form == "raw":
+        return prompt + "\n" + prefill
+    raise ValueError(f"prompt form must be 'chat' or 'raw', got {form!r}")

@@ -1,5 +1,6 @@
-"""Eval backends: the transformers decode loop against HF generate, stop handling, sampling seeds;
-the OpenAI-compatible backend against a real local HTTP server; vLLM's missing-library error."""
+"""Eval backends (adapters over the engines): the transformers engine against HF generate, stop
+handling, sampling seeds; the OpenAI-compatible engine against a real local HTTP server; vLLM's
+missing-library error."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from pretrainzero.eval.backends import (
     BackendConfig,
     BackendUnavailable,
     GenParams,
+    LocalBackend,
     OpenAIBackend,
-    TransformersBackend,
     make_backend,
 )
 
@@ -25,18 +26,19 @@ PROMPTS = [CHAT, "Paris is the capital", [{"role": "system", "content": "Be brie
 
 
 @pytest.fixture(scope="module")
-def tiny(tiny_model_dir: Path) -> TransformersBackend:
+def tiny(tiny_model_dir: Path) -> LocalBackend:
     return make_backend(BackendConfig(name="transformers", model=str(tiny_model_dir), batch_size=3, device="cpu"))
 
 
-def test_greedy_matches_hf_generate(tiny: TransformersBackend) -> None:
+def test_greedy_matches_hf_generate(tiny: LocalBackend) -> None:
     """Length sorting, left padding and row pruning must not change greedy outputs."""
     import torch
 
     gens = tiny.generate(PROMPTS, GenParams(max_new_tokens=12), [0] * len(PROMPTS))
     for prompt, g in zip(PROMPTS, gens):
-        ids = tiny._encode([prompt])[0]
-        out = tiny.model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+        ids = tiny._engine_prompts([prompt])[0]
+        assert len(ids) == tiny.count_tokens(prompt)
+        out = tiny.engine.model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
                                   max_new_tokens=12, do_sample=False, pad_token_id=tiny.tok.pad_token_id)
         new = out[0, len(ids):].tolist()
         eos = set(tiny.eos_ids)
@@ -46,14 +48,16 @@ def test_greedy_matches_hf_generate(tiny: TransformersBackend) -> None:
         assert g.finish_reason == ("stop" if cut < 12 else "length")
 
 
-def test_batch_size_does_not_change_outputs(tiny: TransformersBackend) -> None:
-    one = TransformersBackend(tiny.model, tiny.tok, batch_size=1)
+def test_batch_size_does_not_change_outputs(tiny: LocalBackend) -> None:
+    from pretrainzero.engines.hf import TransformersEngine
+
+    one = LocalBackend("transformers", TransformersEngine(tiny.engine.model, tiny.tok, batch_size=1))
     params = GenParams(max_new_tokens=10)
     assert [g.text for g in one.generate(PROMPTS, params, [0] * 4)] == [
         g.text for g in tiny.generate(PROMPTS, params, [0] * 4)]
 
 
-def test_stop_string_cuts_text_and_marks_stop(tiny: TransformersBackend) -> None:
+def test_stop_string_cuts_text_and_marks_stop(tiny: LocalBackend) -> None:
     free = tiny.generate(["a b c"], GenParams(max_new_tokens=16), [0])[0]
     assert len(free.text) >= 4, "tiny model should generate some text"
     stop = free.text[2:4]
@@ -63,7 +67,7 @@ def test_stop_string_cuts_text_and_marks_stop(tiny: TransformersBackend) -> None
     assert free.text.startswith(cut.text)
 
 
-def test_sampling_is_seeded(tiny: TransformersBackend) -> None:
+def test_sampling_is_seeded(tiny: LocalBackend) -> None:
     params = GenParams(temperature=1.0, top_p=0.9, max_new_tokens=8)
     a = tiny.generate(PROMPTS, params, [1, 2, 3, 4])
     b = tiny.generate(PROMPTS, params, [1, 2, 3, 4])

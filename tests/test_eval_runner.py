@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from pretrainzero.eval import cache as gen_cache
-from pretrainzero.eval.backends import BackendConfig, TransformersBackend, make_backend
+from pretrainzero.eval.backends import BackendConfig, LocalBackend, make_backend
 from pretrainzero.eval.runner import normalize_config, run_eval, run_evals
 from pretrainzero.leaderboard.schema import validate_record
 
 
 @pytest.fixture(scope="module")
-def backend(tiny_model_dir: Path) -> TransformersBackend:
+def backend(tiny_model_dir: Path) -> LocalBackend:
     return make_backend(BackendConfig(name="transformers", model=str(tiny_model_dir), batch_size=4, device="cpu"))
 
 
@@ -24,7 +24,7 @@ def _cfg(model: Path, **kw: object) -> dict:
             "limit": 6, "max_new_tokens": 4, "batch_size": 4, **kw}
 
 
-def test_record_is_valid_and_labelled(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBackend) -> None:
+def test_record_is_valid_and_labelled(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend) -> None:
     rec = run_eval(_cfg(tiny_model_dir), tmp_path, backend=backend)
     assert validate_record(rec) == []
     assert rec["id"] == "tiny__gsm8k__pz-0shot-boxed"
@@ -43,7 +43,7 @@ def test_record_is_valid_and_labelled(tmp_path: Path, tiny_model_dir: Path, back
     assert all(len(r["prompt_hash"]) == 64 for r in rows)
 
 
-def test_resume_generates_only_missing(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBackend) -> None:
+def test_resume_generates_only_missing(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend) -> None:
     cfg = _cfg(tiny_model_dir)
     first = run_eval(cfg, tmp_path, backend=backend)
     cache_file = tmp_path / "cache" / f"{first['id']}.jsonl"
@@ -63,14 +63,14 @@ def test_resume_generates_only_missing(tmp_path: Path, tiny_model_dir: Path, bac
     assert backend.calls == calls
 
 
-def test_cache_misses_when_decoding_changes(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBackend) -> None:
+def test_cache_misses_when_decoding_changes(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend) -> None:
     run_eval(_cfg(tiny_model_dir, limit=2), tmp_path, backend=backend)
     before = backend.generated
     run_eval(_cfg(tiny_model_dir, limit=2, max_new_tokens=3), tmp_path, backend=backend)
     assert backend.generated - before == 2
 
 
-def test_mean_at_k(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBackend) -> None:
+def test_mean_at_k(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend) -> None:
     rec = run_eval(_cfg(tiny_model_dir, benchmarks=["aime25"], limit=3, k=2), tmp_path, backend=backend)
     assert validate_record(rec) == []
     assert rec["decoding"]["k"] == 2 and rec["decoding"]["temperature"] == 1.0
@@ -86,7 +86,7 @@ def test_mean_at_k(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBa
     assert any(a != b for a, b in by_q.values())
 
 
-def test_mcq_and_multiple_benchmarks(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBackend) -> None:
+def test_mcq_and_multiple_benchmarks(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend) -> None:
     recs = run_evals(_cfg(tiny_model_dir, benchmarks=["mmlu", "gpqa_diamond"], limit=4), tmp_path, backend=backend)
     assert [r["benchmark"] for r in recs] == ["mmlu", "gpqa_diamond"]
     for r in recs:
@@ -99,7 +99,7 @@ def test_mcq_and_multiple_benchmarks(tmp_path: Path, tiny_model_dir: Path, backe
     assert all(isinstance(r["response"], str) for r in mmlu)
 
 
-def test_reproduce_from_stored_config(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBackend) -> None:
+def test_reproduce_from_stored_config(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend) -> None:
     rec = run_eval(_cfg(tiny_model_dir, limit=2), tmp_path / "a", backend=backend)
     again = run_eval(rec["config"], tmp_path / "b", backend=backend)
     assert again["metrics"]["score"] == rec["metrics"]["score"]
@@ -117,7 +117,7 @@ def test_config_errors(tiny_model_dir: Path) -> None:
         run_evals(_cfg(tiny_model_dir, protocol="mmlu-pro-official"), "/nonexistent")
 
 
-def test_mmlu_pro_drops_shots_over_token_budget(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBackend,
+def test_mmlu_pro_drops_shots_over_token_budget(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The official script removes shots while the prompt is too long; the recorded prompt hashes show it."""
     from pretrainzero.eval import get_protocol, load_benchmark, runner

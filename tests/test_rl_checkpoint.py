@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -67,3 +68,34 @@ def test_resaving_a_step_replaces_it(tiny_model_dir, tmp_path):
     save_checkpoint(tmp_path, 4, data={"v": 2}, **kw)
     assert list_checkpoints(tmp_path) == [tmp_path / "step-000004"]
     assert load_training_state(tmp_path / "step-000004").data == {"v": 2}
+
+
+def test_pruning_keeps_the_checkpoint_just_written(tiny_model_dir, tmp_path):
+    model, tok, opt, sched = _parts(tiny_model_dir)
+    kw = {"model": model, "tokenizer": tok, "optimizer": opt, "scheduler": sched, "metrics_offset": 0, "keep": 2}
+    for step in (10, 11, 1, 2):  # 10 and 11: higher step numbers (another run's)
+        save_checkpoint(tmp_path, step, data={}, **{**kw, "keep": 5})
+    path = save_checkpoint(tmp_path, 3, data={}, **kw)
+    assert path.is_dir()
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["step-000002", "step-000003", "step-000010", "step-000011"]
+
+
+def test_manifest_detects_damage(tiny_model_dir, tmp_path):
+    from pretrainzero.rl.checkpoint import newest_intact_checkpoint, verify_checkpoint
+
+    model, tok, opt, sched = _parts(tiny_model_dir)
+    kw = {"model": model, "tokenizer": tok, "optimizer": opt, "scheduler": sched, "metrics_offset": 0, "keep": 3}
+    for step in (1, 2, 3):
+        save_checkpoint(tmp_path, step, data={}, **kw)
+    assert verify_checkpoint(tmp_path / "step-000003") is None
+    listed = json.loads((tmp_path / "step-000003" / "manifest.json").read_text())["files"]
+    assert {"model.safetensors", "optimizer.pt", "state.json", "rng.pt"} <= set(listed)
+    opt_file = tmp_path / "step-000003" / "optimizer.pt"
+    data = bytearray(opt_file.read_bytes())
+    data[-1] ^= 0xFF  # same size, one bit pattern changed
+    opt_file.write_bytes(bytes(data))
+    assert verify_checkpoint(tmp_path / "step-000003") == "optimizer.pt does not match its checksum"
+    (tmp_path / "step-000002" / "rng.pt").unlink()
+    assert verify_checkpoint(tmp_path / "step-000002") == "rng.pt is missing"
+    best, bad = newest_intact_checkpoint(tmp_path)
+    assert best == tmp_path / "step-000001" and [p.name for p, _ in bad] == ["step-000003", "step-000002"]

@@ -44,11 +44,38 @@ def test_paper_recipe_file_matches_the_paper():
         ({"predictor_reward": "bleu"}, r"predictor_reward must be one of"),
         ({"sft": {"steps": 0}}, r"section sft: steps must be >= 1"),
         ({"stop": "}"}, r"'stop' must be"),
+        # non-finite and absurd numbers are refused with the field and its range
+        ({"lr": float("inf")}, r"lr must be a finite number, got inf"),
+        ({"lr": 1e6}, r"lr must be in \(0, 1\) \(AdamW learning rates are ~1e-7 to 1e-3\), got 1000000.0"),
+        ({"lr": 0.0}, r"lr must be in \(0, 1\)"),
+        ({"temperature": float("nan")}, r"temperature must be a finite number, got nan"),
+        ({"temperature": 50.0}, r"temperature must be in \[0, 10\]"),
+        ({"max_minutes": float("nan")}, r"max_minutes must be a finite number"),
+        ({"max_minutes": 0}, r"max_minutes must be in \(0, inf\)"),
+        ({"grad_clip": float("nan")}, r"grad_clip must be a finite number"),
+        ({"grad_clip": -1.0}, r"grad_clip must be in \[0, inf\) \(0 turns clipping off\)"),
+        ({"seed": -1}, r"seed must be in \[0, 4.29497e\+09\], got -1"),
+        ({"weight_decay": 5.0}, r"weight_decay must be in \[0, 1\]"),
+        ({"top_p": float("nan")}, r"top_p must be a finite number"),
+        ({"min_lr_ratio": float("-inf")}, r"min_lr_ratio must be a finite number"),
+        ({"algorithm_kwargs": {"eps_high": float("nan")}}, r"algorithm_kwargs.eps_high must be a number, got nan"),
+        ({"sft": {"lr": float("inf")}}, r"section sft: lr must be a finite number"),
+        ({"sft": {"max_grad_norm": float("nan")}}, r"section sft: max_grad_norm must be a finite number"),
     ],
 )
 def test_invalid_fields_are_named(data, match):
     with pytest.raises(ValueError, match=match):
         recipe_from_dict(data)
+
+
+def test_yaml_spellings_of_non_finite_numbers_are_refused(tmp_path):
+    f = tmp_path / "r.yaml"
+    for text, field in (("lr: .inf", "lr"), ("temperature: .nan", "temperature"), ("max_minutes: .NaN", "max_minutes")):
+        f.write_text(text + "\n")
+        with pytest.raises(ValueError, match=f"{field} must be a finite number"):
+            load_recipe(f)
+    with pytest.raises(ValueError, match="lr must be a finite number"):
+        load_recipe(f, ["lr=.inf"])
 
 
 def test_validation_happens_before_any_model_load(tmp_path):

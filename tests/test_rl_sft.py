@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 
 from pretrainzero.masking import RandomSpanMasker, WholeWordMasker  # noqa: E402
 from pretrainzero.models import load_model  # noqa: E402
-from pretrainzero.rl.sampler import render_prompt  # noqa: E402
+from pretrainzero.prompts import render_prompt  # noqa: E402
 from pretrainzero.rl.sft import SFTConfig, build_sft_examples, make_example, run_sft, sft_loss, target_text  # noqa: E402
 
 PARAS = [

@@ -1,6 +1,6 @@
 """The engine-agnostic PretrainZero step: masks, rewards, groups, filtering, both roles in one batch.
 
-A scripted sampler (a real implementation of the Sampler protocol that answers from a table)
+A scripted engine (a real implementation of the Engine protocol that answers from a table)
 makes every reward hand-checkable; one test runs the step on the tiny real model.
 Run: pytest tests/test_rl_step.py
 """
@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from pretrainzero.masking import WholeWordMasker
-from pretrainzero.rl.sampler import Completion, SamplingParams
+from pretrainzero.engines import Completion, SamplingParams
 from pretrainzero.rl.step import StepConfig, pretrainzero_step
 from pretrainzero.types import Paragraph
 
@@ -28,7 +28,9 @@ class ScriptedSampler:
     def __init__(self, tokenizer, respond: Callable[[str, int], str]) -> None:
         self.tok, self.respond, self.calls = tokenizer, respond, []
 
-    def generate(self, prompts: Sequence[str], n: int, params: SamplingParams) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[str], n: int, params: SamplingParams, seeds=None, *,
+                 progress=None) -> list[list[Completion]]:
+        assert seeds is not None and len(seeds) == len(prompts)  # the step seeds every request
         self.calls.append((list(prompts), n))
         out = []
         for p in prompts:
@@ -152,14 +154,14 @@ def test_overlong_prompts_are_skipped(tok):
 
 def test_step_on_the_tiny_real_model(tiny_model_dir):
     from pretrainzero.models import load_model
-    from pretrainzero.rl.hf_sampler import TransformersSampler
+    from pretrainzero.engines.hf import TransformersEngine
 
     torch.set_num_threads(1)
     model, tok = load_model(str(tiny_model_dir))
-    params = SamplingParams(max_new_tokens=4, seed=0)
+    params = SamplingParams(max_new_tokens=4, logprobs=True)
     cfg = StepConfig(g_gen=2, g_pred=2, mask_prefill="\\mask{", gen_params=params, pred_params=params,
                      filter_groups=False)
-    batch = pretrainzero_step(TransformersSampler(model, tok), tok, [A, B], cfg, np.random.default_rng(0))
+    batch = pretrainzero_step(TransformersEngine(model, tok), tok, [A, B], cfg, np.random.default_rng(0))
     assert batch.stats["masks"] == 4
     gen = [s for s in batch.samples if s.role == "generator"]
     assert len(gen) == 4 and all(1 <= len(s.completion_ids) <= 4 and len(s.logprobs) == len(s.completion_ids) for s in gen)

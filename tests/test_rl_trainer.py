@@ -254,3 +254,19 @@ def test_sft_cold_start_and_heldout_eval_inside_the_trainer(tiny_model_dir, tmp_
     assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")] == ["step-000000", "step-000001"]
     assert "Held-out masked-span evaluation" in res.report.read_text()
     assert any(row.get("phase") == "sft" for row in read_metrics(res.metrics))
+
+
+def test_an_update_that_makes_weights_non_finite_is_undone(tiny_model_dir, corpus, tmp_path):
+    from pretrainzero.rl.trainer import train
+
+    r = recipe(tiny_model_dir, corpus, *LEARNING, "steps=2", "save_every=1", "nan_patience=3", "schedule=constant")
+    object.__setattr__(r, "lr", float("inf"))  # past validation on purpose: every AdamW step gives NaN weights
+    lines: list[str] = []
+    res = train(r, tmp_path, progress=False, log=lines.append)
+    rows = read_metrics(res.metrics)
+    assert [row["skipped"] for row in rows] == [True, True]
+    assert sum("made weights non-finite; restored the last good ones" in line for line in lines) == 2
+    saved = load_file(str(res.checkpoint / "model.safetensors"))  # the final checkpoint: the starting weights
+    start = load_file(str(tiny_model_dir / "model.safetensors"))
+    assert all(torch.isfinite(w).all() for w in saved.values())
+    assert all(torch.equal(saved[k], start[k]) for k in start)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..progress import Progress
 from . import cache as gen_cache
 from .backends import BACKENDS, Backend, BackendConfig, GenParams, make_backend
 from .benchmarks import LoadedBenchmark, load_benchmark
@@ -127,25 +127,6 @@ def _subset(n_eval: int, n_total: int, limit: int | None) -> dict[str, Any] | No
     return {"limit": int(limit), "label": f"first {n_eval} of {n_total}"}
 
 
-class _Progress:
-    """A tqdm bar when stderr is a terminal or asked for; otherwise a no-op."""
-
-    def __init__(self, total: int, desc: str, enabled: bool) -> None:
-        self.bar = None
-        if enabled and total:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=desc, unit="gen", file=sys.stderr, dynamic_ncols=True)
-
-    def update(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _backend_config(cfg: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> BackendConfig:
     opts = dict(extra or {})
     return BackendConfig(name=cfg["backend"], model=str(cfg["model"]), dtype=cfg["dtype"],
@@ -192,7 +173,8 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         log(f"{rid}: {len(items)} generations, {len(items) - len(todo)} cached, {len(todo)} to generate")
     params = GenParams(temperature=decoding.temperature, top_p=decoding.top_p,
                        max_new_tokens=decoding.max_new_tokens, stop=tuple(decoding.stop))
-    bar = _Progress(len(todo), f"{benchmark}", progress)
+    # a bar on a terminal, log lines otherwise; --no-progress leaves the per-chunk lines below
+    bar = Progress(len(todo), benchmark, mode="auto" if progress else "off", log=log, unit="gen")
     step = chunk or max(1, int(cfg["batch_size"]))
     try:
         for start in range(0, len(todo), step):

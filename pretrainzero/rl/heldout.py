@@ -8,7 +8,8 @@ and the RL checkpoint are scored on exactly the same items. Metrics per item:
 * exact match (strict, as the reward) of the last ``\boxed{}`` in the greedy completion;
 * sampled accuracy: the mean exact match of ``k`` completions sampled at the training
   temperature (mean@k), i.e. the expected reward RL maximises, measured on items never trained
-  on. Sampling is seeded per evaluation, so a model scores the same every time;
+  on. Each item's samples are seeded by ``(seed, paragraph id)``, so a model scores the same
+  every time, whatever the order or batching;
 * log p(hidden span | prompt) teacher-forced after the rendered prompt and the answer prefix
   ``\boxed{``, summed over the span's tokens (per span) and divided by their count (per token).
 
@@ -29,7 +30,9 @@ from typing import Any, Literal
 import numpy as np
 
 from ..masking import MaskedExample
-from ..prompts import prediction_prompt
+from ..progress import Mode as ProgressMode
+from ..progress import Progress
+from ..prompts import prediction_prompt, render_prompt
 from ..rewards import exact_match, extract_prediction
 from .likelihood import ANSWER_PREFIX, span_token_logprobs
 
@@ -65,8 +68,6 @@ def build_heldout_items(
     limit: int | None = None,
 ) -> list[HeldoutItem]:
     """Mask each ``(paragraph id, text)`` with its own seeded generator; skip unmaskable ones."""
-    from .sampler import render_prompt
-
     items: list[HeldoutItem] = []
     for pid, text in paragraphs:
         ex = masker(text, paragraph_rng(seed, pid))
@@ -137,31 +138,6 @@ class HeldoutResult:
                 "token_logprob": self.token_logprobs}[metric]
 
 
-def greedy_answers(
-    model: Any, tokenizer: Any, prompts: Sequence[str], *, max_new_tokens: int = 16, batch_size: int = 16
-) -> list[str]:
-    """Greedy completions (decoded, special tokens dropped) of rendered prompts, left-padded batches."""
-    import torch
-
-    out: list[str] = []
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        for b in range(0, len(prompts), batch_size):
-            enc = tokenizer(list(prompts[b : b + batch_size]), return_tensors="pt", padding=True, add_special_tokens=False)
-            enc = {k: v.to(device) for k, v in enc.items()}
-            with torch.no_grad():
-                gen = model.generate(
-                    **enc, do_sample=False, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                    temperature=None, top_p=None, top_k=None,
-                )
-            out.extend(tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True))
-    finally:
-        model.train(was_training)
-    return out
-
-
 def evaluate_heldout(
     model: Any,
     tokenizer: Any,
@@ -175,54 +151,62 @@ def evaluate_heldout(
     temperature: float = 1.0,
     stop: Sequence[str] = (),
     seed: int = 0,
+    progress: ProgressMode = "off",
+    log: Callable[[str], None] | None = None,
 ) -> HeldoutResult:
-    """Score ``model`` on ``items``: greedy exact match, teacher-forced span log-likelihood and,
+    r"""Score ``model`` on ``items``: greedy exact match, teacher-forced span log-likelihood and,
     with ``samples`` = k > 0, mean@k exact match of completions sampled at ``temperature``
-    (``max_new_tokens`` and ``stop`` as in training; seeded with ``seed``, the global RNG
-    untouched).
+    (``max_new_tokens`` and ``stop`` as in training; item ``i`` is seeded by ``(seed, its
+    paragraph id)``, the global RNG untouched). All generation runs on the transformers engine.
+    ``progress``: see :class:`pretrainzero.progress.Progress` (``log`` receives its lines).
 
     The likelihood context is the rendered prompt followed by ``answer_prefix`` (unless the
     prompt was already prefilled with it), i.e. the probability of writing the span directly,
     with no reasoning. That is what the model's greedy answer depends on when the recipe
     prefills ``\boxed{``, and a smooth proxy for it otherwise.
     """
+    from ..engines import SamplingParams
+    from ..engines.hf import TransformersEngine
+
     if not items:
         raise ValueError("no held-out items")
-    texts = greedy_answers(model, tokenizer, [it.prompt for it in items], max_new_tokens=max_new_tokens, batch_size=batch_size)
-    correct = [exact_match(extract_prediction(it.prefill + t), it.answer, normalized=normalized) for it, t in zip(items, texts)]
-    contexts = [it.prompt if it.prompt.endswith(answer_prefix) else it.prompt + answer_prefix for it in items]
-    toks = span_token_logprobs(model, tokenizer, contexts, [it.answer.strip() for it in items], batch_size=batch_size)
+    if samples > 0 and temperature <= 0:
+        raise ValueError(f"sampled accuracy needs temperature > 0, got {temperature}")
+    prompts = [it.prompt for it in items]
+    engine = TransformersEngine(model, tokenizer, batch_size=batch_size)
+    with Progress(len(items) * (2 + samples), "held-out", mode=progress, log=log, unit="gen") as bar:
+        greedy = engine.generate(prompts, 1, SamplingParams(temperature=0.0, max_new_tokens=max_new_tokens),
+                                 progress=bar.update)
+        correct = [_score(it, [g[0].text], normalized) for it, g in zip(items, greedy)]
+        contexts = [it.prompt if it.prompt.endswith(answer_prefix) else it.prompt + answer_prefix for it in items]
+        toks = span_token_logprobs(model, tokenizer, contexts, [it.answer.strip() for it in items],
+                                   batch_size=batch_size, progress=bar.update)
+        sampled: list[float] = []
+        if samples > 0:
+            params = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens, stop=tuple(stop))
+            sampler = TransformersEngine(model, tokenizer, batch_size=max(batch_size, 32))  # rows = items x k
+            groups = sampler.generate(prompts, samples, params, [_item_seed(seed, it.paragraph_id) for it in items],
+                                     progress=bar.update)
+            sampled = [_score(it, [c.text for c in g], normalized) for it, g in zip(items, groups)]
     span_lp = [math.fsum(t) for t in toks]
     tok_lp = [math.fsum(t) / len(t) for t in toks]
     acc, acc_se = mean_se(correct)
     slp, slp_se = mean_se(span_lp)
     tlp, tlp_se = mean_se(tok_lp)
-    sampled: list[float] = []
-    if samples > 0:
-        sampled = sampled_correct(model, tokenizer, items, samples, temperature=temperature,
-                                  max_new_tokens=max_new_tokens, stop=stop, seed=seed, normalized=normalized)
     sacc, sacc_se = mean_se(sampled) if sampled else (float("nan"), float("nan"))
     return HeldoutResult(len(items), acc, acc_se, slp, slp_se, tlp, tlp_se, tuple(correct), tuple(span_lp), tuple(tok_lp),
                          sacc, sacc_se, samples, tuple(sampled))
 
 
-def sampled_correct(
-    model: Any, tokenizer: Any, items: Sequence[HeldoutItem], k: int, *, temperature: float, max_new_tokens: int,
-    stop: Sequence[str] = (), seed: int = 0, normalized: bool = False, batch_size: int = 32,
-) -> list[float]:
-    """Per item, the fraction of ``k`` sampled completions whose answer matches exactly."""
-    import torch
+def _score(item: HeldoutItem, texts: Sequence[str], normalized: bool) -> float:
+    """Fraction of ``texts`` whose last ``\boxed{}`` (after the item's prefill) matches exactly."""
+    return sum(exact_match(extract_prediction(item.prefill + t), item.answer, normalized=normalized)
+               for t in texts) / len(texts)
 
-    from .hf_sampler import TransformersSampler
-    from .sampler import SamplingParams
 
-    if temperature <= 0:
-        raise ValueError(f"sampled accuracy needs temperature > 0, got {temperature}")
-    params = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens, stop=tuple(stop), seed=seed)
-    with torch.random.fork_rng():  # the caller's RNG stream (training, resume) is not disturbed
-        groups = TransformersSampler(model, tokenizer, batch_size=batch_size).generate([it.prompt for it in items], k, params)
-    return [sum(exact_match(extract_prediction(it.prefill + c.text), it.answer, normalized=normalized) for c in g) / k
-            for it, g in zip(items, groups)]
+def _item_seed(seed: int, paragraph_id: str) -> int:
+    """The sampling seed of one item: depends only on ``(seed, paragraph id)``, like its mask."""
+    return int(paragraph_rng(seed, paragraph_id).integers(0, 2**63 - 1))
 
 
 def paired_difference(after: HeldoutResult, before: HeldoutResult, metric: Metric = "span_logprob") -> tuple[float, float]:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -68,15 +68,18 @@ def span_token_logprobs(
     *,
     batch_size: int = 8,
     max_context_tokens: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[list[float]]:
     """Per-token log p(span | context) for each pair, teacher-forced, without gradients.
 
     Rows are left-padded so every span ends at the last position; only the logits of the
     span positions are computed (``logits_to_keep``), which keeps memory at batch × span
     length × vocab instead of batch × sequence × vocab. ``max_context_tokens`` keeps the
-    context's last tokens only.
+    context's last tokens only; ``progress`` is called with the number of pairs scored.
     """
     import torch
+
+    from ..engines.padding import left_pad
 
     if len(contexts) != len(spans):
         raise ValueError(f"got {len(contexts)} contexts and {len(spans)} spans")
@@ -97,25 +100,18 @@ def span_token_logprobs(
         for b in range(0, len(pairs), batch_size):
             chunk = pairs[b : b + batch_size]
             rows = [c + s for c, s in chunk]
-            width = max(len(r) for r in rows)
             keep = max(len(s) for _, s in chunk) + 1
-            ids = torch.full((len(rows), width), pad, dtype=torch.long)
-            att = torch.zeros((len(rows), width), dtype=torch.long)
-            for i, r in enumerate(rows):
-                ids[i, width - len(r) :] = torch.tensor(r)
-                att[i, width - len(r) :] = 1
-            # left padding: positions must count real tokens only
-            pos = (att.cumsum(-1) - 1).clamp(min=0)
+            ids, att, pos = left_pad(rows, pad, device=device)  # every span ends in the last column
             with torch.no_grad():
-                logits = model(
-                    input_ids=ids.to(device), attention_mask=att.to(device), position_ids=pos.to(device),
-                    logits_to_keep=keep,
-                ).logits[:, :-1].float()  # position j predicts token width-keep+1+j
+                logits = model(input_ids=ids, attention_mask=att, position_ids=pos,
+                               logits_to_keep=keep).logits[:, :-1].float()  # position j predicts token width-keep+1+j
             logp = torch.log_softmax(logits, dim=-1)
             for i, (_, s) in enumerate(chunk):
                 tgt = torch.tensor(s, device=logp.device)
                 rowlp = logp[i, keep - 1 - len(s) :]
                 out.append(rowlp.gather(-1, tgt[:, None]).squeeze(-1).tolist())
+            if progress is not None:
+                progress(len(chunk))
     finally:
         model.train(was_training)
     return out

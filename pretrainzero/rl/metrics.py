@@ -18,7 +18,10 @@ class MetricsLog:
         if truncate_to is None:
             self.path.write_text("")
         else:
-            with open(self.path, "a+b") as f:
+            size = self.path.stat().st_size if self.path.exists() else 0
+            if truncate_to > size:  # truncate() would pad with NUL bytes: the log is another run's
+                raise ValueError(f"{self.path} holds {size} bytes, fewer than the {truncate_to} to keep")
+            with open(self.path, "r+b") as f:
                 f.truncate(truncate_to)
         self._f = open(self.path, "a", encoding="utf-8")
 

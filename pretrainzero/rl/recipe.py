@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ import yaml
 
 from ..masking import MASK_RULES
 from ..rewards import GENERATOR_SHAPES
+from .checks import check_finite, check_range
 from .sft import SFTConfig
 
 Mode = Literal["pretrainzero", "random-rlpt", "rpt"]
@@ -117,20 +119,17 @@ class Recipe:
             _positive(self, "max_mask_response_tokens")
         if self.eval_max_tokens is not None:
             _positive(self, "eval_max_tokens")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        check_finite(self)
+        check_range(self, "seed", 0, 2**32 - 1)
+        check_range(self, "lr", 0, 1, lo_open=True, hi_open=True, why="AdamW learning rates are ~1e-7 to 1e-3")
+        check_range(self, "max_minutes", 0, math.inf, lo_open=True)
+        check_range(self, "temperature", 0, 10, why="0 is greedy")
         if self.heldout_samples and self.temperature == 0:
             raise ValueError("heldout_samples needs temperature > 0 (it measures accuracy of sampled answers)")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if not 0 <= self.min_lr_ratio <= 1:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
-        if self.grad_clip < 0 or self.weight_decay < 0:
-            raise ValueError("grad_clip and weight_decay must be >= 0")
+        check_range(self, "top_p", 0, 1, lo_open=True)
+        check_range(self, "min_lr_ratio", 0, 1)
+        check_range(self, "weight_decay", 0, 1)
+        check_range(self, "grad_clip", 0, math.inf, why="0 turns clipping off")
         if self.generator_reward not in GENERATOR_SHAPES:
             raise ValueError(f"generator_reward must be one of {sorted(GENERATOR_SHAPES)}, got {self.generator_reward!r}")
         if self.mask_rule not in MASK_RULES:

@@ -31,7 +31,10 @@ from typing import Any, Literal
 import numpy as np
 
 from ..masking import MaskedExample
-from ..prompts import generation_prompt, prediction_prompt
+from ..progress import Mode as ProgressMode
+from ..progress import Progress
+from ..prompts import generation_prompt, prediction_prompt, render_prompt
+from .checks import check_finite, check_range
 
 Masker = Callable[[str, np.random.Generator], MaskedExample | None]
 Role = Literal["predictor", "generator"]
@@ -75,10 +78,12 @@ class SFTConfig:
         for name in ("steps", "batch_size", "max_prompt_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if not 0.0 <= self.generator_fraction <= 1.0:
-            raise ValueError(f"generator_fraction must be in [0, 1], got {self.generator_fraction}")
+        check_finite(self)
+        check_range(self, "lr", 0, 1, lo_open=True, hi_open=True)
+        check_range(self, "weight_decay", 0, 1)
+        check_range(self, "max_grad_norm", 0, math.inf, lo_open=True)
+        check_range(self, "generator_fraction", 0, 1)
+        check_range(self, "seed", 0, 2**32 - 1)
         if self.form not in ("chat", "raw"):
             raise ValueError(f"form must be chat or raw, got {self.form!r}")
         for name, marker in (("predictor_template", "\\boxed{"), ("generator_template", "\\mask{")):
@@ -101,8 +106,6 @@ def _ids(tokenizer: Any, text: str) -> list[int]:
 
 def make_example(tokenizer: Any, prompt: str, answer: str, *, role: Role, config: SFTConfig) -> SFTExample:
     """Render ``prompt`` as the RL phase would and tokenise the target for ``answer``."""
-    from .sampler import render_prompt
-
     prefill = config.prefill if role == "predictor" else config.gen_prefill
     template = config.predictor_template if role == "predictor" else config.generator_template
     p = _ids(tokenizer, render_prompt(tokenizer, prompt, config.form, prefill))[-config.max_prompt_tokens :]
@@ -192,10 +195,13 @@ def run_sft(
     masker: Masker,
     *,
     log: Callable[[dict[str, float]], None] | None = None,
+    progress: ProgressMode = "off",
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
     """Run ``config.steps`` SFT steps (own AdamW + warm-up/cosine) and return summary metrics.
 
-    Examples cycle through the shuffled set; ``log`` gets each step's metrics.
+    Examples cycle through the shuffled set; ``log`` gets each step's metrics; ``progress`` shows
+    the steps (:class:`pretrainzero.progress.Progress`, its lines through ``say``).
     """
     import torch
 
@@ -207,6 +213,7 @@ def run_sft(
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     t0 = time.perf_counter()
     first = last = float("nan")
+    bar = Progress(config.steps, "SFT cold start", mode=progress, log=say, unit="step")
     for step in range(config.steps):
         b = (step * config.batch_size) % len(examples)
         batch = (examples + examples)[b : b + config.batch_size]
@@ -219,6 +226,8 @@ def run_sft(
         last = m["sft_loss"]
         if log is not None:
             log(m)
+        bar.update(1)
+    bar.close()
     model.eval()
     return {"sft_steps": float(config.steps), "sft_examples": float(len(examples)), "sft_first_loss": first,
             "sft_last_loss": last, "sft_seconds": time.perf_counter() - t0}

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ..engines import Completion, Engine, SamplingParams
 from ..masking import (
     InvalidMask,
     MaskedExample,
@@ -40,10 +41,9 @@ from ..masking import (
     apply_mask,
 )
 from ..parsing import last_mask, strip_think
-from ..prompts import generation_prompt, prediction_prompt
+from ..prompts import PromptForm, generation_prompt, prediction_prompt, render_prompt
 from ..rewards import exact_match, extract_prediction, generator_reward
 from ..types import Paragraph
-from .sampler import Completion, PromptForm, Sampler, SamplingParams, render_prompt
 
 Role = Literal["generator", "predictor"]
 Mode = Literal["pretrainzero", "random-rlpt", "rpt"]
@@ -88,12 +88,13 @@ class StepConfig:
     filter_groups: bool = True
     max_prompt_tokens: int = 1536
     random_masks_per_paragraph: int = 1
-    gen_params: SamplingParams = field(default_factory=lambda: SamplingParams(max_new_tokens=4096))
-    pred_params: SamplingParams = field(default_factory=lambda: SamplingParams(max_new_tokens=4096))
+    gen_params: SamplingParams = field(default_factory=lambda: SamplingParams(max_new_tokens=4096, logprobs=True))
+    pred_params: SamplingParams = field(default_factory=lambda: SamplingParams(max_new_tokens=4096, logprobs=True))
 
     @classmethod
     def from_recipe(cls, recipe: Any) -> StepConfig:
-        common = {"temperature": recipe.temperature, "top_p": recipe.top_p, "stop": tuple(recipe.stop)}
+        common = {"temperature": recipe.temperature, "top_p": recipe.top_p, "stop": tuple(recipe.stop),
+                  "logprobs": True}
         return cls(
             g_gen=recipe.g_gen, g_pred=recipe.g_pred, prompt_form=recipe.prompt_form, prefill=recipe.prefill,
             mask_prefill=recipe.mask_prefill, mask_rule=recipe.mask_rule,
@@ -113,7 +114,7 @@ class Sample:
     group: int  # unique within the batch; advantages are computed per group
     prompt_ids: list[int]
     completion_ids: list[int]
-    logprobs: list[float]  # sampler log-probabilities of completion_ids (old policy)
+    logprobs: list[float]  # engine log-probabilities of completion_ids (old policy)
     reward: float
     finish_reason: str
 
@@ -154,12 +155,17 @@ def _token_len(tokenizer: Any, text: str) -> int:
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
+def _seeds(rng: np.random.Generator, n: int) -> list[int]:
+    """One engine seed per prompt from the step's generator: sampling depends only on (seed, step)."""
+    return [int(x) for x in rng.integers(0, 2**63 - 1, size=n)]
+
+
 def _mean(xs: Sequence[float]) -> float:
     return float(np.mean(xs)) if len(xs) else 0.0
 
 
 def pretrainzero_step(
-    sampler: Sampler,
+    engine: Engine,
     tokenizer: Any,
     paragraphs: Sequence[Paragraph],
     config: StepConfig,
@@ -193,7 +199,7 @@ def pretrainzero_step(
                 continue
             gen_prompts.append(text)
             gen_idx.append(i)
-        outs = sampler.generate(gen_prompts, cfg.g_gen, cfg.gen_params) if gen_prompts else []
+        outs = engine.generate(gen_prompts, cfg.g_gen, cfg.gen_params, _seeds(rng, len(gen_prompts))) if gen_prompts else []
         for i, completions in zip(gen_idx, outs, strict=True):
             for c in completions:
                 span = last_mask(strip_think(cfg.mask_prefill + c.text))
@@ -220,7 +226,8 @@ def pretrainzero_step(
             continue
         pred_prompts.append(text)
         kept.append(k)
-    pred_outs = sampler.generate(pred_prompts, cfg.g_pred, cfg.pred_params) if pred_prompts else []
+    pred_outs = (engine.generate(pred_prompts, cfg.g_pred, cfg.pred_params, _seeds(rng, len(pred_prompts)))
+                 if pred_prompts else [])
     t_pred = time.perf_counter() - t0 - t_gen
 
     # ---- 4. rewards

@@ -21,8 +21,10 @@ What one training step does, in plain words:
    The G samples of one prompt share a single pass over that prompt, in sampling and here.
 5. Log the step's metrics, and every ``save_every`` steps write an atomic checkpoint.
 
-A loss or gradient that is NaN/inf skips the update (logged); ``nan_patience`` of them in a row
-stop the run, leaving the last checkpoint untouched. Before RL an optional supervised cold start
+A loss or gradient that is NaN/inf skips the update (logged); an update that leaves any weight
+NaN/inf is undone by restoring the last checkpoint's weights and optimizer state (or the starting
+model's), so non-finite weights are never sampled from or saved. ``nan_patience`` such steps in a
+row stop the run, leaving the last checkpoint untouched. Before RL an optional supervised cold start
 (:mod:`pretrainzero.rl.sft`) teaches a tiny model the answer format; held-out masked-span
 accuracy is measured before and after (greedy).
 """
@@ -44,11 +46,12 @@ import torch
 
 from ..models import load_model
 from .algorithms import get_algorithm
-from .checkpoint import latest_checkpoint, load_training_state, save_checkpoint
+from .checkpoint import latest_checkpoint, save_checkpoint
 from .data import ParagraphStream
 from .metrics import MetricsLog, read_metrics
 from .recipe import Recipe
 from .report import plot_curves, write_report
+from .rundir import open_run_folder
 from .step import PredictorRewardFn, Sample, StepConfig, build_masker, pretrainzero_step
 
 
@@ -126,19 +129,14 @@ def _shared_prompt_logits(
     model: Any, samples: list[Sample], prompts: list[tuple[int, ...]], index: list[int], pad_id: int, C: int,
     device: Any,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    from ..engines.hf import cache_kwarg, new_cache
+    from ..engines.padding import left_pad
+
     # pass 1: each distinct prompt minus its last token, left-padded, once (with grad)
-    Pu = max(len(p) for p in prompts) - 1
-    ids1 = torch.full((len(prompts), Pu), pad_id, dtype=torch.long)
-    att1 = torch.zeros((len(prompts), Pu), dtype=torch.long)
-    for r, p in enumerate(prompts):
-        ids1[r, Pu - len(p) + 1 :] = torch.tensor(p[:-1], dtype=torch.long)
-        att1[r, Pu - len(p) + 1 :] = 1
-    pos1 = (att1.cumsum(-1) - 1).clamp(min=0)
-    cache = model(input_ids=ids1.to(device), attention_mask=att1.to(device), position_ids=pos1.to(device),
-                  use_cache=True).cache
-    sel = torch.tensor(index, device=device)
-    for layer in cache.layers:  # one cache row per sample (differentiable indexing)
-        layer.batch_select_indices(sel)
+    ids1, att1, pos1 = left_pad([p[:-1] for p in prompts], pad_id, device=device)
+    cache = new_cache(model)  # filled in place by the forward pass
+    model(input_ids=ids1, attention_mask=att1, position_ids=pos1, use_cache=True, **{cache_kwarg(model): cache})
+    cache.batch_select_indices(torch.tensor(index, device=device))  # one row per sample (differentiable)
     # pass 2: last prompt token + completion (right-padded) on top of the shared cache
     ids2 = torch.full((len(samples), C), pad_id, dtype=torch.long)
     att2 = torch.zeros((len(samples), C), dtype=torch.long)
@@ -150,9 +148,9 @@ def _shared_prompt_logits(
         comp[r, :c] = torch.tensor(s.completion_ids, dtype=torch.long)
     start = torch.tensor([len(s.prompt_ids) - 1 for s in samples])
     pos2 = start[:, None] + torch.arange(C)[None, :]
-    attn = torch.cat([att1[index], att2], dim=1)
+    attn = torch.cat([att1[index].cpu(), att2], dim=1)
     logits = model(input_ids=ids2.to(device), attention_mask=attn.to(device), position_ids=pos2.to(device),
-                   cache=cache, use_cache=True).logits
+                   use_cache=True, **{cache_kwarg(model): cache}).logits
     return logits, comp.to(device), att2.to(device)
 
 
@@ -160,6 +158,23 @@ def _device(recipe: Recipe) -> str:
     if recipe.device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return recipe.device
+
+
+def _weights_finite(params: list[torch.Tensor]) -> bool:
+    with torch.no_grad():
+        return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+
+
+def _restore_weights(model: Any, optimizer: torch.optim.Optimizer, source: str | Path, recipe: Recipe) -> None:
+    """Load the weights (and, from a checkpoint, the optimizer state) of ``source`` into ``model``."""
+    fresh, _ = load_model(str(source), dtype=recipe.dtype, device=_device(recipe))
+    model.load_state_dict(fresh.state_dict())
+    del fresh
+    opt_file = Path(source) / "optimizer.pt"
+    if opt_file.is_file():
+        optimizer.load_state_dict(torch.load(opt_file, weights_only=True))
+    else:  # the starting model: a fresh optimizer
+        optimizer.state.clear()
 
 
 def _predictor_reward_fn(recipe: Recipe, model: Any, tokenizer: Any) -> PredictorRewardFn | None:
@@ -173,27 +188,28 @@ def _predictor_reward_fn(recipe: Recipe, model: Any, tokenizer: Any) -> Predicto
     return getattr(importlib.import_module(module), attr)(model, tokenizer, **recipe.predictor_reward_kwargs)
 
 
-def _make_sampler(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -> Any:
+def _make_engine(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -> Any:
     if recipe.sampler == "vllm":
+        from ..engines.vllm import VLLMEngine
         from ..models import resolve_model
-        from .vllm_sampler import VLLMSampler
 
         # the trainer's own copy of the weights shares the GPU: vLLM gets a bounded slice by default
         kwargs = {"gpu_memory_utilization": 0.35, **recipe.vllm_kwargs}
-        return VLLMSampler(resolve_model(model_path), tokenizer=tokenizer, dtype=recipe.dtype, seed=recipe.seed, **kwargs)
-    from .hf_sampler import TransformersSampler
+        return VLLMEngine(resolve_model(model_path), tokenizer=tokenizer, dtype=recipe.dtype, seed=recipe.seed, **kwargs)
+    from ..engines.hf import TransformersEngine
 
-    return TransformersSampler(model, tokenizer, batch_size=recipe.sampler_batch_size,
-                               shared_prefill=recipe.shared_prefill)
+    return TransformersEngine(model, tokenizer, batch_size=recipe.sampler_batch_size,
+                              shared_prefill=recipe.shared_prefill)
 
 
-def _heldout(model: Any, tokenizer: Any, recipe: Recipe, items: list[Any]) -> dict[str, float]:
+def _heldout(model: Any, tokenizer: Any, recipe: Recipe, items: list[Any], progress: bool,
+             log: Callable[[str], None]) -> dict[str, float]:
     from .heldout import evaluate_heldout
 
     budget = recipe.eval_max_tokens or recipe.max_response_tokens
     return evaluate_heldout(model, tokenizer, items, max_new_tokens=budget, normalized=recipe.normalized_match,
                             samples=recipe.heldout_samples, temperature=recipe.temperature, stop=recipe.stop,
-                            seed=recipe.seed).summary()
+                            seed=recipe.seed, progress="auto" if progress else "log", log=log).summary()
 
 
 def train(
@@ -201,24 +217,21 @@ def train(
     out_dir: str | Path,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> TrainResult:
-    """Run (or resume) training as described in the module docstring; returns where things are."""
+    """Run (or resume) training as described in the module docstring; returns where things are.
+
+    ``out_dir`` follows the run-folder rules of :mod:`pretrainzero.rl.rundir`: a non-empty folder
+    needs ``resume`` (continue its newest intact checkpoint) or ``overwrite`` (delete it first)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     ckpt_root = out / "checkpoints"
     warnings: list[str] = []
 
     # ------------------------------------------------------------------ setup
-    state = None
-    if resume:
-        last = latest_checkpoint(ckpt_root)
-        if last is None:
-            log(f"no checkpoint under {ckpt_root}: starting from scratch")
-        else:
-            state = load_training_state(last)  # also restores the global RNG states
-            log(f"resuming from {last} (step {state.step})")
+    run = open_run_folder(out, recipe.to_dict(), resume=resume, overwrite=overwrite, log=log)
+    state = run.state
     model_path = str(state.path) if state else recipe.model
     model, tok = load_model(model_path, dtype=recipe.dtype, device=_device(recipe))
     model.eval()  # no dropout: the sampled and the trained policy must be the same function
@@ -229,7 +242,7 @@ def train(
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, recipe))
     stream = ParagraphStream(recipe.corpus, recipe.seed)
-    sampler = _make_sampler(recipe, model, tok, model_path)
+    engine = _make_engine(recipe, model, tok, model_path)
     reward_fn = _predictor_reward_fn(recipe, model, tok)
     step_cfg = StepConfig.from_recipe(recipe)
     random_masker = build_masker(recipe.random_masker, recipe.random_masker_kwargs)
@@ -244,10 +257,6 @@ def train(
         nan_streak = int(state.extra.get("nan_streak", 0))
         heldout = dict(state.extra.get("heldout", {}))
         warnings = list(state.extra.get("warnings", []))
-        before, now = state.extra.get("recipe", {}), recipe.to_dict()
-        changed = sorted(k for k in now if k != "steps" and before.get(k, now[k]) != now[k])
-        if changed:
-            log(f"note: the recipe differs from the checkpoint's in {', '.join(changed)}")
     metrics = MetricsLog(out / "metrics.jsonl", truncate_to=state.metrics_offset if state else None)
     (out / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=1, default=str))
 
@@ -260,14 +269,15 @@ def train(
             log(f"warning: corpus {recipe.corpus!r} gave no held-out items; skipping held-out evaluation")
 
     def checkpoint(step: int) -> Path:
-        extra = {"nan_streak": nan_streak, "heldout": heldout, "warnings": warnings[-20:], "recipe": recipe.to_dict()}
+        extra = {"nan_streak": nan_streak, "heldout": heldout, "warnings": warnings[-20:], "recipe": recipe.to_dict(),
+                 "run_id": run.run_id}
         return save_checkpoint(ckpt_root, step, model=model, tokenizer=tok, optimizer=optimizer, scheduler=scheduler,
                                data=stream.state_dict(), metrics_offset=metrics.offset, extra=extra,
                                keep=recipe.keep_checkpoints)
 
     if state is None:
         if items and recipe.eval_at_start:
-            heldout["base"] = _heldout(model, tok, recipe, items)
+            heldout["base"] = _heldout(model, tok, recipe, items, progress, log)
             log(f"held-out before training: {format_heldout(heldout['base'])}")
         if recipe.sft is not None:  # supervised cold start, then a step-0 checkpoint marks it done
             from .sft import run_sft
@@ -277,12 +287,13 @@ def train(
             n = recipe.sft_paragraphs or sft_cfg.steps * sft_cfg.batch_size
             texts = [p.text for p in ParagraphStream(recipe.corpus, recipe.seed + 1).take(n)]
             summary = run_sft(model, tok, texts, sft_cfg, build_masker(recipe.sft_masker, recipe.sft_masker_kwargs),
-                              log=lambda m: metrics.write({"phase": "sft", **m}))
+                              log=lambda m: metrics.write({"phase": "sft", **m}),
+                              progress="auto" if progress else "log", say=log)
             model.eval()
             log(f"SFT cold start: {sft_cfg.steps} steps, loss {summary['sft_first_loss']:.3f} -> "
                 f"{summary['sft_last_loss']:.3f}")
             if items and recipe.eval_at_start:
-                heldout["cold_start"] = _heldout(model, tok, recipe, items)
+                heldout["cold_start"] = _heldout(model, tok, recipe, items, progress, log)
                 log(f"held-out after the cold start: {format_heldout(heldout['cold_start'])}")
             checkpoint(0)
 
@@ -295,11 +306,10 @@ def train(
     t_start = time.perf_counter()
     for step in range(start_step, recipe.steps):
         t0 = time.perf_counter()
-        torch.manual_seed(recipe.seed * 1_000_003 + step)  # sampling depends only on (seed, step): resumable
-        rng = np.random.default_rng([recipe.seed, step])
+        rng = np.random.default_rng([recipe.seed, step])  # masks and sampling seeds: resumable
         mode = "random-rlpt" if recipe.mode == "pretrainzero" and step < recipe.cold_start_steps else recipe.mode
         masker = rpt_masker if mode == "rpt" else random_masker
-        batch = pretrainzero_step(sampler, tok, stream.take(recipe.paragraphs_per_step), step_cfg, rng,
+        batch = pretrainzero_step(engine, tok, stream.take(recipe.paragraphs_per_step), step_cfg, rng,
                                   mode=mode, masker=masker, predictor_reward_fn=reward_fn)
         st = batch.stats
         if mode == "pretrainzero" and st["masks"] and st["mask_valid_rate"] == 0:
@@ -346,11 +356,18 @@ def train(
                 say(f"warning: step {step}: non-finite loss or gradient; update skipped ({nan_streak} in a row)")
             else:
                 optimizer.step()
-                nan_streak = 0
+                if _weights_finite(params):
+                    nan_streak = 0
+                else:  # never sample from, or save, non-finite weights: put the last good ones back
+                    skipped, nan_streak = True, nan_streak + 1
+                    source = last_ckpt or model_path
+                    _restore_weights(model, optimizer, source, recipe)
+                    say(f"warning: step {step}: the update made weights non-finite; restored the last good ones "
+                        f"from {source} (update skipped, {nan_streak} in a row)")
                 if hasattr(reward_fn, "after_step"):
                     reward_fn.after_step(model)
                 if recipe.sampler == "vllm":
-                    sampler.load_weights(model)
+                    engine.load_weights(model)
             optimizer.zero_grad(set_to_none=True)
             row.update(loss=loss_sum if not skipped else float("nan"), grad_norm=grad_norm,
                        entropy=ent_sum / max(n_tok, 1) if n_tok else None)
@@ -385,7 +402,7 @@ def train(
 
     # ------------------------------------------------------------------ wrap-up
     if status == "completed" and items and recipe.eval_at_end:
-        heldout["final"] = _heldout(model, tok, recipe, items)
+        heldout["final"] = _heldout(model, tok, recipe, items, progress, log)
         log(f"held-out after training: {format_heldout(heldout['final'])}")
         if last_ckpt is not None:  # record it with the checkpoint too
             extra_path = last_ckpt / "heldout.json"

@@ -1,0 +1,70 @@
+"""Progress of long phases (held-out evaluation, SFT, eval, training): a bar on a terminal, log lines
+otherwise (nohup, SLURM, CI), so a run never sits silent for minutes.
+
+``Progress(total, desc)`` picks by itself: a tqdm bar when stderr is a terminal, else one line
+through ``log`` every ``every_s`` seconds and one at the end. ``mode`` forces ``"bar"``,
+``"log"`` or ``"off"``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, Literal, Self
+
+Mode = Literal["auto", "bar", "log", "off"]
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+class Progress:
+    """Counts ``update(n)`` calls towards ``total`` and shows them (see the module docstring)."""
+
+    def __init__(self, total: int, desc: str, *, mode: Mode = "auto", log: Callable[[str], None] | None = None,
+                 every_s: float = 30.0, unit: str = "it") -> None:
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "log"
+        self.total, self.desc, self.unit, self.every_s = int(total), desc, unit, every_s
+        self.mode: Mode = mode if total > 0 else "off"
+        self.log = log or _print
+        self.done = 0
+        self.t0 = self.last = time.perf_counter()
+        self.bar: Any = None
+        if self.mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.mode == "log":
+            now = time.perf_counter()
+            if now - self.last >= self.every_s and self.done < self.total:
+                self.last = now
+                self.log(self._line(now))
+
+    def _line(self, now: float) -> str:
+        elapsed = now - self.t0
+        line = f"{self.desc}: {self.done}/{self.total} {self.unit} ({100 * self.done / max(self.total, 1):.0f}%, {elapsed:.0f}s"
+        if 0 < self.done < self.total:
+            line += f", ~{elapsed * (self.total - self.done) / self.done:.0f}s left"
+        return line + ")"
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        elif self.mode == "log":
+            self.log(self._line(time.perf_counter()))
+            self.mode = "off"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
