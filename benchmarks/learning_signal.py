@@ -45,11 +45,14 @@ def cold_start_checkpoint(ckpts: list[Path], recipe: Any) -> Path | None:
 def score(model_path: str, recipe: Any, items: list[Any], samples: int) -> Any:
     from pretrainzero.models import load_model
     from pretrainzero.rl.heldout import evaluate_heldout
+    from pretrainzero.rl.precision import precision
 
-    model, tok = load_model(model_path, dtype=recipe.dtype, device="cpu")
-    return evaluate_heldout(model, tok, items, max_new_tokens=recipe.eval_max_tokens or recipe.max_response_tokens,
-                            normalized=recipe.normalized_match, samples=samples, temperature=recipe.temperature,
-                            stop=recipe.stop, seed=recipe.seed)
+    prec = precision(recipe.dtype)  # as the trainer: master weights, compute under autocast
+    model, tok = load_model(model_path, dtype=prec.param_dtype, device="cpu")
+    with prec.autocast("cpu"):
+        return evaluate_heldout(model, tok, items, max_new_tokens=recipe.eval_max_tokens or recipe.max_response_tokens,
+                                normalized=recipe.normalized_match, samples=samples, temperature=recipe.temperature,
+                                stop=recipe.stop, seed=recipe.seed)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

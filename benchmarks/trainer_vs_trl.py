@@ -17,7 +17,7 @@ Completions are forced to exactly ``--completion-len`` tokens in all three (``mi
 TRL's ``generation_kwargs``; for ours the model's ``generation_config``, set by wrapping the
 trainer's loader), so the work per step is identical. Each prints the median seconds/step over ``--steps`` steps
 after ``--warmup`` warm-up steps. ``--fast`` adds a row for our trainer with the fastest CPU
-options we offer: bf16 weights (pure bf16 training) and the shared prefill. bf16 is fast only
+options we offer: bf16 weights (``dtype: bfloat16-pure``) and the shared prefill. bf16 is fast only
 where the CPU has bf16 matrix instructions (AVX512-BF16 or AMX); without them torch emulates it
 and a bf16 forward/backward is many times slower than fp32 (``--fast-dtype float32`` then).
 
@@ -235,8 +235,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--fast", action="store_true", help="also time our trainer with --fast-dtype + shared prefill")
-    ap.add_argument("--fast-dtype", default="bfloat16", choices=("bfloat16", "float32"),
-                    help="weights of the fast row (bf16 pays only on CPUs with AVX512-BF16/AMX)")
+    ap.add_argument("--fast-dtype", default="bfloat16-pure", choices=("bfloat16-pure", "bfloat16", "float32"),
+                    help="recipe dtype of the fast row (bf16 pays only on CPUs with AVX512-BF16/AMX)")
     ap.add_argument("--only", default="ours,trl,limit",
                     help="comma list of limit, ours, ours-noshare (no shared prefill), trl, fast")
     ap.add_argument("--seed", type=int, default=0)

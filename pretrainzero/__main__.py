@@ -1,5 +1,7 @@
+"""``python -m pretrainzero ...`` is the ``pretrainzero`` console script."""
+
 import sys
 
-from pretrainzero.cli import main
+from .cli import main
 
 sys.exit(main())

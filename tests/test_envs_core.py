@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from types import SimpleNamespace
 
 import gymnasium
 import pytest
 
 import pretrainzero
 from pretrainzero.agents import OracleAgent, RandomAgent, play
-from pretrainzero.corpus import unregister_corpus
+from pretrainzero.corpus import CorpusSpec, unregister_corpus
 from pretrainzero.envs import (
     ActiveMaskingEnv,
     AnyText,
@@ -78,7 +77,7 @@ def test_version_bump_replaces_ids_and_unknown_tasks_fail():
     finally:
         unregister_corpus("pz-ver")
     with pytest.raises(ValueError, match="Bogus"):
-        register_corpus_envs(SimpleNamespace(name="pz-bad", tasks=("MaskedSpan", "Bogus"), version=0))
+        register_corpus_envs(CorpusSpec(name="pz-bad", source=("x",), tasks=("MaskedSpan", "Bogus")))
     assert not [i for i in list_envs() if "pz-bad" in i]
 
 
@@ -328,3 +327,29 @@ def test_env_classes_take_in_memory_corpora():
     whole = MaskedSpanEnv(list(TOY_TEXTS), masker="whole_word", masker_kwargs={"min_chars": 6})
     _, info = whole.reset(seed=0)
     assert len(info["answer"]) >= 6 and " " not in info["answer"]
+
+
+def test_python_registered_corpus_works_in_spawned_async_workers(tmp_path, monkeypatch):
+    """A spawned worker re-imports pretrainzero and never sees this process's register_corpus
+    call; the env id carries the full spec, so the worker builds the env anyway."""
+    monkeypatch.setenv("PRETRAINZERO_CACHE", str(tmp_path / "cache"))
+    texts = tuple(
+        f"Harbour note {i}: the ferry left the quay at dawn with {i} crates of apples and returned at dusk."
+        for i in range(6)
+    )
+    pretrainzero.register_corpus("pz-spawned", source=texts, min_chars=20)
+    try:
+        envs = pretrainzero.make_vec(
+            "pretrainzero/pz-spawned-MaskedSpan-v0", 2, "async", vector_kwargs={"context": "spawn"}
+        )
+        try:
+            obs, info = envs.reset(seed=0)
+            assert all("[mask]" in o for o in obs)
+            assert all(p.startswith("pz-spawned:") for p in info["paragraph_id"])
+            _, reward, terminated, _, _ = envs.step(OracleAgent().act(obs, info))
+            assert list(reward) == [1.0, 1.0] and all(terminated)
+        finally:
+            envs.close()
+    finally:
+        unregister_corpus("pz-spawned")
+

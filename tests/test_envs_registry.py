@@ -26,7 +26,9 @@ LOCAL_TEXTS = [
 
 
 def hub_streamed(env_id: str) -> bool:
-    source = get_spec(gymnasium.spec(env_id).kwargs["corpus"]).source
+    spec = gymnasium.spec(env_id).kwargs["corpus"]  # the full CorpusSpec, so spawned workers need no registry
+    assert spec == get_spec(spec.name)
+    source = spec.source
     return isinstance(source, str) and source.startswith("hf:")
 
 

@@ -196,7 +196,7 @@ def test_time_budget_stops_early_with_a_checkpoint(tiny_model_dir, corpus, tmp_p
 def test_shared_prompt_pass_matches_the_plain_pass(tiny_model_dir):
     from pretrainzero.models import load_model
     from pretrainzero.rl.step import Sample
-    from pretrainzero.rl.trainer import token_logprobs
+    from pretrainzero.rl.update import token_logprobs
 
     model, tok = load_model(str(tiny_model_dir))
     g = torch.Generator().manual_seed(0)
@@ -215,17 +215,6 @@ def test_shared_prompt_pass_matches_the_plain_pass(tiny_model_dir):
     assert torch.equal(ma, mb) and ma.sum() == 5 + 3 + 6 + 1 + 4
     assert torch.allclose(a, b, atol=1e-5) and torch.allclose(ea, eb, atol=1e-5)
     assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(ga, gb, strict=True))
-
-
-def test_bf16_training_step(tiny_model_dir, corpus, tmp_path):
-    from pretrainzero.rl.trainer import train
-
-    res = train(recipe(tiny_model_dir, corpus, *LEARNING, "steps=1", "dtype=bfloat16", "algorithm=dapo"), tmp_path,
-                progress=False, log=lambda s: None)
-    row = read_metrics(res.metrics)[0]
-    assert res.status == "completed" and not row["skipped"] and row["grad_norm"] > 0
-    weights = load_file(str(res.checkpoint / "model.safetensors"))
-    assert all(w.dtype == torch.bfloat16 for w in weights.values())
 
 
 def test_cold_start_steps_then_active_masking(tiny_model_dir, corpus, tmp_path):

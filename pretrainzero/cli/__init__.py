@@ -12,10 +12,11 @@ import pkgutil
 import sys
 
 EPILOG = """quick start:
-  pretrainzero list envs
-  pretrainzero play pretrainzero/wiki-vital-en-MaskedSpan-v0 --agent oracle -n 100
-  pretrainzero train --recipe agents/smollm2-135m-cpu.yaml
-  pretrainzero eval --model smollm2-135m --benchmarks gsm8k --protocol pz-0shot-boxed --limit 20
+  pretrainzero list envs                      (also: corpora, benchmarks, protocols, algorithms, recipes)
+  pretrainzero play pretrainzero/wiki-vital-en-MaskedSpan-v0 --agent oracle --show
+  pretrainzero train --recipe tiny-test --steps 3 --out runs/tiny
+  pretrainzero export runs/tiny --out models/tiny
+  pretrainzero eval --model smollm2-135m --benchmarks gsm8k --protocol pz-0shot-boxed --limit 5
 """
 
 
@@ -26,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from pretrainzero import __version__
+
+    parser.add_argument("--version", action="version", version=f"pretrainzero {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):

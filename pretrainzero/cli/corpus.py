@@ -1,8 +1,10 @@
 """`pretrainzero corpus add|show|index|list`: register, inspect and index corpora.
 
 ``corpus add`` is the third way to register a corpus (besides YAML and ``register_corpus``): it
-validates the spec, reads the first paragraph to prove the source works, then writes
-``<dir>/<name>.yaml`` atomically, which ``import pretrainzero`` loads from then on.
+validates the spec, reads a local source end to end (building its index, so a truncated or
+broken file fails here, not in a later run; a Hub source is checked by its first paragraph),
+then writes ``<dir>/<name>.yaml`` atomically, which ``import pretrainzero`` loads from then on.
+A relative ``--source`` path is resolved against the working directory.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -56,7 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "PRETRAINZERO_ENV_PATH folder, else ~/.config/pretrainzero/envs)",
     )
     add.add_argument("--force", action="store_true", help="overwrite an existing NAME.yaml")
-    add.add_argument("--no-check", dest="check", action="store_false", help="do not read the first paragraph")
+    add.add_argument(
+        "--replace", action="store_true", help="redefine a built-in corpus name (writes `replace: true`)"
+    )
+    add.add_argument(
+        "--no-check", dest="check", action="store_false", help="do not read (and index) the source now"
+    )
     add.set_defaults(corpus_func=run_add)
 
     show = verbs.add_parser("show", help="spec, first paragraphs and stats of a corpus")
@@ -82,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from pretrainzero.corpus import Corpus, CorpusSpec, default_add_dir, register_spec, spec_as_yaml
-    from pretrainzero.corpus.registry import _absolute_source
+    from pretrainzero.corpus import CorpusSpec, default_add_dir, register_spec, spec_as_yaml
+    from pretrainzero.corpus.registry import BuiltinCorpusError, _absolute_source, is_builtin
 
     fields = dict(
         text_field=args.text_field,
@@ -102,37 +110,59 @@ def run_add(args: argparse.Namespace) -> int:
     if args.tasks:
         fields["tasks"] = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
     spec = CorpusSpec(name=args.name, source=_absolute_source(args.source, Path.cwd()), **fields)
+    if is_builtin(spec.name) and not args.replace:
+        raise BuiltinCorpusError(
+            f"corpus {spec.name!r} is built in; choose another name, or pass --replace to redefine it "
+            "for every later run"
+        )
     folder = (args.dir or default_add_dir()).expanduser()
     target = folder / f"{spec.name}.yaml"
     if target.exists() and not args.force:
         raise ValueError(f"{target} already exists (use --force to overwrite)")
     if args.check:
-        try:
-            first = next(iter(Corpus(spec)))  # raises a clear error if the source yields nothing
-        except (ValueError, OSError, KeyError):
-            raise
-        except Exception as exc:  # e.g. a Hub dataset without network: one line, not a traceback
-            raise ValueError(
-                f"corpus {spec.name!r}: reading {spec.describe_source()} failed: "
-                f"{type(exc).__name__}: {exc} (--no-check skips this test)"
-            ) from exc
-        print(f"first paragraph ({first.id}): {textwrap.shorten(first.text, 160)}")
+        _check_source(spec)
     folder.mkdir(parents=True, exist_ok=True)
+    text = spec_as_yaml(spec) + ("replace: true\n" if args.replace else "")
     fd, tmp = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".yaml.tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(spec_as_yaml(spec))
+            f.write(text)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    register_spec(spec)
+    register_spec(spec, replace=args.replace)
     print(f"wrote {target}")
     if folder.resolve() not in _loaded_dirs():
         print(f"note: {folder} is not loaded at import; add it to PRETRAINZERO_ENV_PATH")
     for env_id in _env_ids(spec):
         print(f"  {env_id}")
     return 0
+
+
+def _check_source(spec: CorpusSpec) -> None:
+    """Read a local source end to end (building its index), or a Hub source's first paragraph."""
+    from pretrainzero.corpus import Corpus
+    from pretrainzero.corpus.sources import _local_dataset_dir
+
+    corpus = Corpus(spec)
+    hub = spec.kind == "hf" and _local_dataset_dir(spec) is None
+    try:
+        if hub:
+            first = next(iter(corpus))  # raises a clear error if the source yields nothing
+            print(f"first paragraph ({first.id}): {textwrap.shorten(first.text, 160)}")
+        else:
+            corpus.build_index(progress=sys.stderr.isatty())  # no bar in logs and pipes
+            first = corpus[0]
+            print(f"first paragraph ({first.id}): {textwrap.shorten(first.text, 160)}")
+            print(corpus.summary())
+    except (ValueError, OSError, KeyError):
+        raise
+    except Exception as exc:  # e.g. a Hub dataset without network: one line, not a traceback
+        raise ValueError(
+            f"corpus {spec.name!r}: reading {spec.describe_source()} failed: "
+            f"{type(exc).__name__}: {exc} (--no-check skips this test)"
+        ) from exc
 
 
 def _loaded_dirs() -> set[Path]:

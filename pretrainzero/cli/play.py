@@ -1,9 +1,13 @@
-"""`pretrainzero play ENV_ID --agent oracle|random -n N`: run episodes with a reference agent."""
+"""`pretrainzero play ENV_ID --agent oracle|random -n N [--show]`: run episodes with a reference agent.
+
+``--show`` first prints one whole episode, turn by turn: the observation the agent saw, its
+action and the reward (and, for mask turns, whether the mask was valid).
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pretrainzero.agents import PlayStats
@@ -18,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-n", "--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--show", action="store_true", help="print one episode first: observation, action, reward per turn"
+    )
     parser.set_defaults(func=run)
 
 
@@ -29,6 +36,29 @@ def summary(env_id: str, agent: str, stats: PlayStats) -> str:
         f"{env_id}  agent={agent}  episodes={stats.episodes}  mean reward {stats.mean_reward:.4f}"
         f"{extra}  {stats.episodes_per_s:,.0f} episodes/s"
     )
+
+
+def show_episode(env: Any, agent: Any, seed: int) -> list[str]:
+    """One episode of ``env`` played by ``agent`` as printable lines (observation, action, reward)."""
+    obs, info = env.reset(seed=seed)
+    lines = [f"paragraph {info.get('paragraph_id')}  episode seed {info.get('seed')}"]
+    done, turn = False, 0
+    while not done:
+        turn += 1
+        action = agent.act([obs], [info])[0]
+        role = info.get("next_role", info.get("role", ""))
+        obs_before = obs
+        obs, reward, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+        lines += [
+            f"--- turn {turn} ({role}) observation:",
+            obs_before,
+            f"--- action: {action}",
+            f"--- reward: {float(reward):g}"
+            + (f"  (valid mask: {info['valid']})" if "valid" in info and info.get("role") == "generator" else "")
+            + (f"  (answer: {info['answer']})" if info.get("answer") and done else ""),
+        ]
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     env_id = resolve_env_id(args.env_id)
     env = gymnasium.make(env_id).unwrapped
     agent = AGENTS[args.agent](seed=args.seed) if args.agent == "random" else AGENTS[args.agent]()
+    if args.show:
+        print("\n".join(show_episode(env, agent, args.seed)))
     with tqdm(total=args.episodes, unit="ep", disable=args.no_progress, leave=False) as bar:
         stats = play(env, agent, args.episodes, seed=args.seed, progress=bar.update)
     print(summary(env_id, args.agent, stats))

@@ -8,8 +8,11 @@ content, and :meth:`Corpus.index_of` inverts them by binary search in the index.
 
 Iteration streams from the source (or reads the index once it exists) and never holds the corpus
 in memory. ``len``, ``corpus[i]``, ``index_of`` and ``stats`` build the on-disk index once (see
-:mod:`.store`), cached under ``$PRETRAINZERO_CACHE/index/`` and keyed by the spec and the source
-files' paths, sizes and mtimes.
+:mod:`.store`), cached under ``$PRETRAINZERO_CACHE/index/<name>/<definition>-<source>/``: the
+definition key hashes the spec's content fields, the source key the source files' paths, sizes and
+mtimes. Two definitions of one name therefore never share or delete each other's index; only an
+index of the *same* definition whose source files changed is pruned. An index that fails its
+size or checksum check is set aside and rebuilt, with a warning.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +29,13 @@ from typing import Any
 
 from ..types import Paragraph
 from .dedup import HashSet64, hash64
-from .sources import fingerprint, iter_records
+from .sources import CorpusError, fingerprint, iter_records
 from .spec import CorpusSpec
 from .split import split_document
 from .stats import CorpusStats, log_once
-from .store import Store, build_store, cache_root
+from .store import DamagedIndexError, Store, build_store, cache_root
+
+logger = logging.getLogger("pretrainzero.corpus")
 
 # Fields that change the paragraphs (description, license, language and tasks do not).
 _CONTENT_FIELDS = (
@@ -44,10 +51,6 @@ _CONTENT_FIELDS = (
     "dedup",
     "version",
 )
-
-
-class CorpusError(ValueError):
-    """A corpus that cannot produce paragraphs (empty after filtering, unreadable source)."""
 
 
 def iter_rows(
@@ -172,26 +175,33 @@ class Corpus:
 
     # -- index ---------------------------------------------------------------------------------
     @property
+    def definition_key(self) -> str:
+        """Hash of the spec's content fields: one per definition of a corpus name."""
+        content = {f: getattr(self.spec, f) for f in _CONTENT_FIELDS}
+        return _hash(content)
+
+    @property
     def cache_key(self) -> str:
-        """Hash of the spec's content fields and the source files' paths, sizes and mtimes."""
+        """``<definition key>-<source key>``; the source key hashes the files' paths, sizes, mtimes."""
         if self._key is None:
-            content = {f: getattr(self.spec, f) for f in _CONTENT_FIELDS}
-            payload = json.dumps(
-                {"spec": content, "source": fingerprint(self.spec)}, sort_keys=True, default=list
-            )
-            self._key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+            self._key = f"{self.definition_key}-{_hash(fingerprint(self.spec))}"
         return self._key
 
     @property
     def index_path(self) -> Path:
-        return cache_root() / "index" / f"{self.spec.name}-{self.cache_key}"
+        return cache_root() / "index" / self.spec.name / self.cache_key
 
     def is_indexed(self) -> bool:
         return self._store is not None or Store.exists(self.index_path)
 
     def _cached_store(self) -> Store | None:
         if self._store is None and Store.exists(self.index_path):
-            self._store = Store(self.index_path)
+            try:
+                self._store = Store(self.index_path)
+            except DamagedIndexError as exc:
+                logger.warning("corpus %r: %s; rebuilding it from the source", self.spec.name, exc)
+                _set_aside(self.index_path)
+                return None
             log_once(self.cache_key, self._store.stats, self._summary(self._store.stats))
         return self._store
 
@@ -204,7 +214,7 @@ class Corpus:
         store = self._cached_store()
         if store is not None:
             return store
-        with _file_lock(cache_root() / "locks" / f"{self.index_path.name}.lock"):
+        with _file_lock(cache_root() / "locks" / f"{self.spec.name}-{self.cache_key}.lock"):
             store = self._cached_store()
             return store if store is not None else self._build(progress)
 
@@ -252,12 +262,29 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _hash(obj: object) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=list).encode("utf-8")).hexdigest()[:16]
+
+
+def _set_aside(path: Path) -> None:
+    """Move a damaged index out of the way atomically (a concurrent reader may do the same), then delete it."""
+    trash = path.with_name(f"{path.name}.damaged-{os.getpid()}")
+    try:
+        os.rename(path, trash)
+    except OSError:
+        return  # someone else moved it already
+    shutil.rmtree(trash, ignore_errors=True)
+
+
 def _prune_stale(current: Path) -> None:
-    """Remove older indexes of the same corpus name (open readers keep their files on POSIX)."""
-    name = current.name.rsplit("-", 1)[0]
-    for other in current.parent.glob(f"{name}-*"):
-        if other.name.rsplit("-", 1)[0] != name or ".tmp-" in other.name:
-            continue  # another corpus whose name extends this one, or a build in progress
-        if other.is_dir() and other != current:
-            shutil.rmtree(other, ignore_errors=True)
-            (other.parent.parent / "locks" / f"{other.name}.lock").unlink(missing_ok=True)
+    """Remove indexes of the same definition built from older source files (changed since).
+
+    Indexes of other definitions of the same name are kept: each belongs to its own spec.
+    Open readers keep their files on POSIX.
+    """
+    definition = current.name.split("-", 1)[0]
+    for other in current.parent.glob(f"{definition}-*"):
+        if other == current or ".tmp-" in other.name or not other.is_dir():
+            continue  # a build in progress
+        shutil.rmtree(other, ignore_errors=True)
+        (cache_root() / "locks" / f"{current.parent.name}-{other.name}.lock").unlink(missing_ok=True)

@@ -11,13 +11,15 @@ undecodable UTF-8 bytes is skipped as ``undecodable`` (a ``.json`` file, parsed 
 decoded with replacement characters and counted once); a record without a string
 ``text_field`` is ``missing_field``. Files are read in sorted path order (``*.gz`` gunzipped on
 the fly, a UTF-8 byte-order mark ignored); ``.json`` files are parsed whole (use jsonl or parquet
-for large data); everything else streams.
+for large data); everything else streams. A file that cannot be read to its end (a truncated
+``.gz``, an I/O error) raises :class:`CorpusError` naming the file, never a bare traceback.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +29,10 @@ from .stats import CorpusStats
 
 Record = tuple[str, str | None] | None
 _BATCH = 1024
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot produce paragraphs (empty after filtering, unreadable source)."""
 
 
 def resolve_files(spec: CorpusSpec) -> list[Path]:
@@ -122,14 +128,20 @@ def iter_records(spec: CorpusSpec, stats: CorpusStats) -> Iterator[Record]:
     stats.files = len(files)
     for path in files:
         suffix = file_suffix(str(path)).removesuffix(".gz")
-        if suffix == ".jsonl":
-            yield from _jsonl_records(path, spec, stats)
-        elif suffix == ".json":
-            yield from _json_records(path, spec, stats)
-        elif suffix == ".parquet":
-            yield from _parquet_records(path, spec, stats)
-        else:
-            yield from _text_records(path, markdown=suffix == ".md", stats=stats)
+        try:
+            if suffix == ".jsonl":
+                yield from _jsonl_records(path, spec, stats)
+            elif suffix == ".json":
+                yield from _json_records(path, spec, stats)
+            elif suffix == ".parquet":
+                yield from _parquet_records(path, spec, stats)
+            else:
+                yield from _text_records(path, markdown=suffix == ".md", stats=stats)
+        except (EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            raise CorpusError(
+                f"corpus {spec.name!r}: source file {path} cannot be read to its end "
+                f"({type(exc).__name__}: {exc}); it is truncated or corrupt: download or compress it again"
+            ) from None
 
 
 def _field(record: dict[str, Any], name: str) -> Any:

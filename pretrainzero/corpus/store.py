@@ -1,12 +1,17 @@
 """On-disk paragraph index: kept paragraphs in one UTF-8 blob plus fixed-width numpy arrays.
 
-Layout of one index folder (``$PRETRAINZERO_CACHE/index/<name>-<key>/``):
+Layout of one index folder (``$PRETRAINZERO_CACHE/index/<name>/<definition>-<source>/``):
 
 * ``text.bin``: the kept paragraphs' UTF-8 bytes back to back; ``titles.bin`` likewise for titles;
 * ``offsets.i64`` (n + 1 byte offsets into text.bin), ``docs.i64`` (document number),
   ``pieces.i32`` (piece number inside the document), ``titles.i64`` (n start/end pairs into
   titles.bin, -1 for no title): raw little-endian arrays opened with ``numpy.memmap``;
-* ``meta.json``: spec, cache key, counts and :class:`CorpusStats`, written last.
+* ``meta.json``: spec, cache key, counts, :class:`CorpusStats` and every file's size and CRC-32,
+  written last.
+
+Opening an index checks every file's size and CRC-32 against ``meta.json`` (about 1.5 GB/s, so a
+few milliseconds for the built-in corpora): a truncated or corrupted index raises
+:class:`DamagedIndexError` instead of yielding wrong or empty paragraphs.
 
 Why materialise the text rather than seek back into the source: random access then costs one
 ``pread`` whatever the source (a ``.json`` map, parquet row groups, a streamed Hub dataset can
@@ -22,6 +27,7 @@ import json
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -30,8 +36,26 @@ import numpy as np
 
 from .stats import CorpusStats
 
-FORMAT = 1
+FORMAT = 2
 _FLUSH = 1 << 14  # rows buffered per column before writing
+_FILES = ("text.bin", "titles.bin", "offsets.i64", "docs.i64", "pieces.i32", "titles.i64")
+
+
+class DamagedIndexError(ValueError):
+    """An index folder whose files disagree with its ``meta.json`` (truncated, corrupted, old)."""
+
+
+def _crc32(path: Path, chunk: int = 1 << 22) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
+def file_checks(folder: Path) -> dict[str, dict[str, int]]:
+    """Size and CRC-32 of every data file of an index folder (what ``meta.json`` records)."""
+    return {name: {"size": (folder / name).stat().st_size, "crc32": _crc32(folder / name)} for name in _FILES}
 
 
 def cache_root() -> Path:
@@ -100,7 +124,13 @@ def build_store(
                 if len(docs) >= _FLUSH:
                     cols.flush()
         cols.close()
-        meta = {**meta, "format": FORMAT, "paragraphs": stats.paragraphs, "stats": stats.to_dict()}
+        meta = {
+            **meta,
+            "format": FORMAT,
+            "paragraphs": stats.paragraphs,
+            "stats": stats.to_dict(),
+            "files": file_checks(tmp),
+        }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
         try:
             os.rename(tmp, final)
@@ -119,9 +149,9 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.meta: dict[str, Any] = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        if self.meta.get("format") != FORMAT:
-            raise ValueError(f"index {path} has format {self.meta.get('format')}, expected {FORMAT}")
+        self._text_fd: int | None = None
+        self._title_fd: int | None = None
+        self.meta = _verified_meta(path)
         self.n = int(self.meta["paragraphs"])
         self.stats = CorpusStats.from_dict(self.meta["stats"])
         arrays = {
@@ -134,17 +164,18 @@ class Store:
             )
         }
         if len(arrays["docs.i64"]) != self.n or len(arrays["offsets.i64"]) != self.n + 1:
-            raise ValueError(f"index {path} is damaged (array lengths disagree with meta.json); delete it")
+            raise DamagedIndexError(f"index {path} is damaged (array lengths disagree with meta.json)")
         self._docs_array = arrays["docs.i64"]  # for searchsorted
         # memoryviews index to Python ints ~5x faster than numpy scalars; still backed by the file map
         self._offsets, self._docs, self._pieces, self._titles = (
             memoryview(arrays[k]) for k in ("offsets.i64", "docs.i64", "pieces.i32", "titles.i64")
         )
-        self._text_fd: int | None = os.open(path / "text.bin", os.O_RDONLY)
-        self._title_fd: int | None = os.open(path / "titles.bin", os.O_RDONLY)
+        self._text_fd = os.open(path / "text.bin", os.O_RDONLY)
+        self._title_fd = os.open(path / "titles.bin", os.O_RDONLY)
 
     @staticmethod
     def exists(path: Path) -> bool:
+        """A finished index folder is there (it may still be damaged: opening checks)."""
         return (path / "meta.json").is_file()
 
     def row(self, i: int) -> tuple[int, int, str, str | None]:
@@ -173,3 +204,29 @@ class Store:
 
     def __del__(self) -> None:
         self.close()
+
+
+def _verified_meta(path: Path) -> dict[str, Any]:
+    """``meta.json`` of ``path`` after checking every file's size and CRC-32 against it."""
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DamagedIndexError(f"index {path}: unreadable meta.json ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else None
+        raise DamagedIndexError(f"index {path} has format {got}, expected {FORMAT}")
+    expected = meta.get("files") or {}
+    for name in _FILES:
+        want = expected.get(name)
+        try:
+            size = (path / name).stat().st_size
+        except OSError:
+            raise DamagedIndexError(f"index {path}: {name} is missing") from None
+        if not want or size != want.get("size"):
+            raise DamagedIndexError(
+                f"index {path}: {name} has {size} bytes, meta.json says {want and want.get('size')} (truncated?)"
+            )
+    for name in _FILES:
+        if _crc32(path / name) != expected[name]["crc32"]:
+            raise DamagedIndexError(f"index {path}: {name} fails its CRC-32 check (corrupted)")
+    return meta

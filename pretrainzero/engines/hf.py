@@ -10,9 +10,10 @@ The loop (:meth:`TransformersEngine.generate`), and why each part is there:
   one prompt pass, not G (``shared_prefill=False`` prefills every row, for comparison);
 * **row pruning**: a row that ends (EOS, stop string) leaves the batch and the KV cache at once,
   so a batch costs as much as its live rows, not its longest answer times its width;
-* sampling: temperature, then top-p (top-k off), one ``torch.Generator`` per sample row seeded by
-  :func:`~pretrainzero.engines.base.sample_seed`, inverse-CDF draws (one scalar per row and
-  step from its own generator; the rest is batched); greedy is ``argmax``;
+* sampling: temperature, then top-p (top-k off), inverse-CDF draws; sample row ``r`` draws its
+  ``t``-th token with the ``t``-th uniform of its own ``torch.Generator`` seeded by
+  :func:`~pretrainzero.engines.base.sample_seed` (drawn once per row, the rest is batched);
+  greedy is ``argmax``;
 * log-probabilities (when asked) from the same logits the token was drawn from.
 
 End of sequence, stop strings and seeding follow the rules of :mod:`pretrainzero.engines`. Only
@@ -143,7 +144,11 @@ class TransformersEngine:
             logits, mask, cur_pos = logits[idx], mask[idx], cur_pos[idx]
 
         sampling = params.temperature > 0
-        gens = [torch.Generator(device=device).manual_seed(sample_seed(seeds[i], k)) for i, k in chunk] if sampling else []
+        # sample row r's t-th token is drawn with uniforms[r, t], from the row's own generator
+        uniforms = torch.stack([
+            torch.rand(params.max_new_tokens, generator=torch.Generator(device=device).manual_seed(sample_seed(seeds[i], k)),
+                       device=device)
+            for i, k in chunk]) if sampling else None
         eos = torch.tensor(self.eos_ids or [-1], device=device)
         stops = params.stop
         window = max([16] + [4 * len(s) + 2 for s in stops])  # tokens: a stop string spans at most ~4/char
@@ -152,7 +157,8 @@ class TransformersEngine:
         finish: list[str | None] = [None] * len(chunk)
         alive = list(range(len(chunk)))  # chunk row of each live batch row
         for step in range(params.max_new_tokens):
-            nxt, lp = _next_tokens(logits, params, [gens[r] for r in alive] if sampling else [])
+            u = uniforms[alive, step] if uniforms is not None else None
+            nxt, lp = _next_tokens(logits, params, u)
             nxt_list, eos_list = nxt.tolist(), torch.isin(nxt, eos).tolist()
             lp_list = lp.tolist() if lp is not None else None
             keep: list[int] = []
@@ -194,9 +200,10 @@ class TransformersEngine:
 
 
 def _next_tokens(logits: torch.Tensor, params: SamplingParams,
-                 gens: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Next token per row (greedy, or a seeded draw from the temperature/top-p distribution) and,
-    if asked, its log-probability under the temperature-scaled distribution (before top-p)."""
+                 uniforms: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Next token per row (greedy, or an inverse-CDF draw with the row's uniform in [0, 1) from the
+    temperature/top-p distribution) and, if asked, its log-probability under the
+    temperature-scaled distribution (before top-p)."""
     if params.temperature == 0:
         scaled = logits
         nxt = logits.argmax(-1)
@@ -209,7 +216,7 @@ def _next_tokens(logits: torch.Tensor, params: SamplingParams,
             probs = probs * ((probs.cumsum(-1) - probs) < params.top_p)
         cdf = probs.cumsum(-1)
         total = cdf[:, -1]
-        u = torch.cat([torch.rand(1, generator=g, device=cdf.device) for g in gens]) * total
+        u = uniforms.to(cdf.dtype) * total  # type: ignore[union-attr]
         u = torch.minimum(u, torch.nextafter(total, torch.zeros_like(total)))  # rounding never reaches the end
         # first index whose cdf exceeds u: zero-probability entries can never be drawn
         nxt = torch.searchsorted(cdf, u[:, None], right=True).squeeze(-1).clamp(max=cdf.shape[-1] - 1)

@@ -10,6 +10,7 @@ Kwargs pass through ``gymnasium.make(id, masker="whole_word", normalized=True, .
 
 from __future__ import annotations
 
+from ..corpus.registry import add_listener
 from .active_masking import ActiveMaskingEnv
 from .base import CorpusEnv, SequenceCorpus
 from .mask_generation import MaskGenerationEnv
@@ -26,6 +27,7 @@ from .registration import (
     make_vec,
     register_corpus_envs,
     resolve_env_id,
+    unregister_corpus_envs,
 )
 from .spaces import AnyText
 from .vector import SharedTexts  # registers AnyText's shared-memory hooks
@@ -50,4 +52,7 @@ __all__ = [
     "make_vec",
     "register_corpus_envs",
     "resolve_env_id",
+    "unregister_corpus_envs",
 ]
+
+add_listener(register_corpus_envs, unregister_corpus_envs)  # envs observe corpora (one-way)

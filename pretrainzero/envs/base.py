@@ -14,6 +14,7 @@ from typing import Any
 
 import gymnasium
 
+from ..corpus.spec import CorpusSpec
 from ..types import Paragraph
 from .rng import EpisodeRng
 from .spaces import AnyText
@@ -61,8 +62,9 @@ def as_text(action: Any) -> str:
 class CorpusEnv(gymnasium.Env[str, str]):
     """Base class: picks a paragraph and an episode generator; subclasses build the task.
 
-    ``corpus`` is a registered corpus name (loaded on the first ``reset``, never at
-    construction, so registration and ``make`` stay cheap) or an in-memory sequence.
+    ``corpus`` is a :class:`CorpusSpec` (what registered ids pass), a registered corpus name
+    (both loaded on the first ``reset``, never at construction, so registration and ``make``
+    stay cheap) or an in-memory sequence.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -71,7 +73,7 @@ class CorpusEnv(gymnasium.Env[str, str]):
 
     def __init__(
         self,
-        corpus: str | Sequence[Paragraph | str] = "wiki-vital-en",
+        corpus: str | CorpusSpec | Sequence[Paragraph | str] = "wiki-vital-en",
         *,
         max_obs_chars: int = MAX_OBS_CHARS,
         max_action_chars: int = MAX_ACTION_CHARS,
@@ -80,8 +82,10 @@ class CorpusEnv(gymnasium.Env[str, str]):
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         self.render_mode = render_mode
+        self._spec = corpus if isinstance(corpus, CorpusSpec) else None
+        lazy = isinstance(corpus, (str, CorpusSpec))
         self.corpus_name = corpus if isinstance(corpus, str) else getattr(corpus, "name", "memory")
-        self._corpus: Any = None if isinstance(corpus, str) else corpus
+        self._corpus: Any = None if lazy else corpus
         if self._corpus is not None and not hasattr(self._corpus, "index_of"):
             self._corpus = SequenceCorpus(corpus, self.corpus_name)  # type: ignore[arg-type]
         self.observation_space = AnyText(max_obs_chars)
@@ -96,9 +100,9 @@ class CorpusEnv(gymnasium.Env[str, str]):
     def corpus(self) -> Any:
         """The corpus, loaded on first use."""
         if self._corpus is None:
-            from ..corpus import get_corpus  # deferred: constructing an env reads no data
+            from ..corpus.registry import corpus_of, get_corpus  # deferred: constructing an env reads no data
 
-            self._corpus = get_corpus(self.corpus_name)
+            self._corpus = corpus_of(self._spec) if self._spec is not None else get_corpus(self.corpus_name)
             if len(self._corpus) == 0:
                 raise ValueError(f"corpus {self.corpus_name!r} has no paragraphs")
         return self._corpus

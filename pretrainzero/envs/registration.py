@@ -3,6 +3,11 @@
 ``N = ENV_VERSION + corpus spec version``: bump :data:`ENV_VERSION` whenever masking, prompts or
 scoring change, so results under one id stay comparable. Registering reads no data; an env loads
 its corpus on the first ``reset``.
+
+The env layer observes the corpus registry (``envs/__init__`` installs :func:`register_corpus_envs`
+as a listener), so the corpus layer never imports this one. Each id's kwargs carry the full
+:class:`CorpusSpec`, not only its name: a vector-env worker started with ``spawn`` rebuilds the
+env from that, even for a corpus registered from Python in the parent.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import gymnasium
+
+from ..corpus.spec import CorpusSpec
 
 NAMESPACE = "pretrainzero"
 ENV_VERSION = 0
@@ -49,7 +56,12 @@ def env_id(corpus: str, task: str, version: int = 0) -> str:
     return f"{NAMESPACE}/{corpus}-{task}-v{ENV_VERSION + version}"
 
 
-def register_corpus_envs(spec: Any) -> list[str]:
+def _ids_of(name: str) -> list[str]:
+    stale = re.compile(rf"{re.escape(NAMESPACE)}/{re.escape(name)}-({'|'.join(TASKS)})-v\d+")
+    return [i for i in gymnasium.registry if stale.fullmatch(i)]
+
+
+def register_corpus_envs(spec: CorpusSpec) -> list[str]:
     """Register ``spec.tasks`` for corpus ``spec.name``; returns the ids.
 
     Re-registering a corpus replaces its ids (older versions included) without warnings.
@@ -57,19 +69,19 @@ def register_corpus_envs(spec: Any) -> list[str]:
     unknown = [t for t in spec.tasks if t not in TASKS]
     if unknown:
         raise ValueError(f"unknown task(s) {unknown} for corpus {spec.name!r}; choose from {sorted(TASKS)}")
-    stale = re.compile(rf"{re.escape(NAMESPACE)}/{re.escape(spec.name)}-({'|'.join(TASKS)})-v\d+")
-    for old in [i for i in gymnasium.registry if stale.fullmatch(i)]:
-        del gymnasium.registry[old]
+    unregister_corpus_envs(spec)
     ids = []
     for task in spec.tasks:
         entry = TASKS[task]
-        ids.append(env_id(spec.name, task, int(getattr(spec, "version", 0))))
-        gymnasium.register(
-            id=ids[-1],
-            entry_point=entry.entry_point,
-            kwargs={"corpus": spec.name},
-        )
+        ids.append(env_id(spec.name, task, spec.version))
+        gymnasium.register(id=ids[-1], entry_point=entry.entry_point, kwargs={"corpus": spec})
     return ids
+
+
+def unregister_corpus_envs(spec: CorpusSpec) -> None:
+    """Drop every ``pretrainzero/<spec.name>-<Task>-vN`` id."""
+    for old in _ids_of(spec.name):
+        del gymnasium.registry[old]
 
 
 def list_envs() -> list[str]:

@@ -160,7 +160,7 @@ class LocalBackend(EngineBackend):
 
     def render(self, prompt: Prompt) -> str:
         if _is_chat(prompt):
-            return self.tok.apply_chat_template([dict(m) for m in prompt], tokenize=False,  # type: ignore[union-attr]
+            return self.tok.apply_chat_template([dict(m) for m in prompt], tokenize=False,  # type: ignore[union-attr, arg-type]
                                                 add_generation_prompt=True)
         return prompt  # type: ignore[return-value]
 

@@ -40,7 +40,9 @@ class Recipe:
     # What to train
     name: str = "pretrainzero"
     model: str = "Qwen/Qwen3-4B-Base"  # HF id, local directory or the alias "smollm2-135m"
-    dtype: Literal["float32", "bfloat16"] = "bfloat16"
+    # bfloat16: bf16 compute (autocast) on fp32 master weights and optimizer state; bfloat16-pure:
+    # everything bf16 (updates below bf16's rounding step are lost). See pretrainzero.rl.precision.
+    dtype: Literal["float32", "bfloat16", "bfloat16-pure"] = "bfloat16"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     corpus: str = "wiki-vital-en"
     seed: int = 0
@@ -86,6 +88,8 @@ class Recipe:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     micro_batch_size: int = 8  # sequences per forward/backward; gradients accumulate over the batch
+    mini_batches: int = 1  # optimizer steps per rollout batch (k > 1: ratio vs the rollout policy, clip acts)
+    gradient_checkpointing: bool = False  # recompute layer activations in backward (less memory)
     steps: int = 2000
     max_minutes: float | None = None  # wall-clock budget of the RL loop; stops early (checkpointed)
     nan_patience: int = 3  # this many non-finite losses in a row stop the run
@@ -110,7 +114,7 @@ class Recipe:
 
     def __post_init__(self) -> None:
         for name in ("paragraphs_per_step", "g_gen", "g_pred", "max_prompt_tokens", "max_response_tokens",
-                     "sampler_batch_size", "micro_batch_size", "nan_patience", "save_every",
+                     "sampler_batch_size", "micro_batch_size", "mini_batches", "nan_patience", "save_every",
                      "keep_checkpoints", "random_masks_per_paragraph"):
             _positive(self, name)
         for name in ("steps", "warmup_steps", "cold_start_steps", "heldout_n", "sft_paragraphs", "heldout_samples"):
@@ -259,13 +263,41 @@ def recipe_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> 
     return recipe
 
 
+def recipe_dir() -> Path:
+    """The shipped recipes: the repository's ``agents/``, or the copy a wheel installs."""
+    from ..paths import shipped_dir
+
+    return shipped_dir("agents")
+
+
+def list_recipes() -> list[Path]:
+    """The shipped recipe files, sorted by name."""
+    folder = recipe_dir()
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def find_recipe(path: str | Path) -> Path:
+    """A recipe file from a path, or a shipped recipe's name (``tiny-test``, ``agents/tiny-test.yaml``).
+
+    An existing path wins; otherwise a bare name or ``agents/<file>`` is looked up in the shipped
+    recipes, so the README's commands work from any folder and from a wheel install.
+    """
+    p = Path(path).expanduser()
+    if p.is_file():
+        return p
+    if p.is_dir():
+        raise ValueError(f"recipe {str(path)!r} is a folder; give a YAML file or a recipe name")
+    if str(p.parent) in (".", "agents"):
+        shipped = recipe_dir() / (p.name if p.suffix in (".yaml", ".yml") else f"{p.name}.yaml")
+        if shipped.is_file():
+            return shipped
+    names = ", ".join(f.stem for f in list_recipes()) or "none"
+    raise FileNotFoundError(f"recipe {str(path)!r} not found (a YAML path, or a shipped recipe: {names})")
+
+
 def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
-    """Read a YAML recipe (a path, or a bare name looked up in ``agents/``) and validate it."""
-    p = Path(path)
-    if not p.exists() and not p.suffix and (Path("agents") / f"{p}.yaml").exists():
-        p = Path("agents") / f"{p}.yaml"
-    if not p.exists():
-        raise FileNotFoundError(f"recipe {str(path)!r} not found")
+    """Read a YAML recipe (a path, or a shipped recipe's name, see :func:`find_recipe`) and validate it."""
+    p = find_recipe(path)
     data = yaml.safe_load(p.read_text()) or {}
     try:
         return recipe_from_dict(data, overrides)
@@ -279,6 +311,6 @@ def _deep_copy(d: dict[str, Any]) -> dict[str, Any]:
 
 def _check_algorithm(recipe: Recipe) -> None:
     # Import (not instantiate on a model) the algorithm now, so a typo fails before any model loads.
-    from .algorithms import get_algorithm
+    from .algorithms import recipe_algorithm
 
-    get_algorithm(recipe.algorithm, **recipe.algorithm_kwargs)
+    recipe_algorithm(recipe)

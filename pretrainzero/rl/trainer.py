@@ -10,15 +10,17 @@ What one training step does, in plain words:
    During the first ``cold_start_steps`` the masks are random spans instead (Random RLPT).
 3. Groups whose rewards are all equal are dropped (no relative signal). The algorithm (DAPO by
    default) turns the remaining rewards into advantages within each group.
-4. One policy-gradient update on the whole batch, both roles concatenated: a forward pass over
-   micro-batches of sequences gives the new log-probabilities of the sampled tokens, the
-   algorithm's clipped loss is back-propagated, gradients accumulate across micro-batches, are
-   clipped, and AdamW takes one step (learning rate: linear warm-up, then cosine). There is no KL
-   term and no reference model. Because the batch is used for exactly one update, the
-   "old" policy *is* the current one: the ratio is 1 and ``old_logp`` is the detached new
-   log-probability, which saves a forward pass (the clip is then inactive; it bites only when the
-   sampling policy lags the trained one, e.g. an external vLLM engine).
+4. The policy update (:func:`~pretrainzero.rl.update.policy_update`), both roles concatenated: a
+   forward pass over micro-batches of sequences gives the new log-probabilities of the sampled
+   tokens, the algorithm's loss is back-propagated, gradients accumulate, are clipped, and AdamW
+   steps (learning rate: linear warm-up, then cosine, per rollout batch). There is no KL term and
+   no reference model. With ``mini_batches: 1`` (default) the batch is used for exactly one
+   update, so the "old" policy *is* the current one: the ratio is 1 and the clip inactive. With
+   ``mini_batches: k`` the batch is split into k optimizer steps whose ratio is taken against the
+   rollout policy's log-probabilities (the sampler's), so the clip acts from the second step on.
    The G samples of one prompt share a single pass over that prompt, in sampling and here.
+   ``dtype: bfloat16`` computes in bf16 under autocast on fp32 master weights
+   (:mod:`pretrainzero.rl.precision`).
 5. Log the step's metrics, and every ``save_every`` steps write an atomic checkpoint.
 
 A loss or gradient that is NaN/inf skips the update (logged); an update that leaves any weight
@@ -31,6 +33,7 @@ accuracy is measured before and after (greedy).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -45,14 +48,16 @@ import numpy as np
 import torch
 
 from ..models import load_model
-from .algorithms import get_algorithm
+from .algorithms import recipe_algorithm
 from .checkpoint import latest_checkpoint, save_checkpoint
 from .data import ParagraphStream
 from .metrics import MetricsLog, read_metrics
+from .precision import checkpointed_layers, enable_gradient_checkpointing, precision
 from .recipe import Recipe
 from .report import plot_curves, write_report
 from .rundir import open_run_folder
-from .step import PredictorRewardFn, Sample, StepConfig, build_masker, pretrainzero_step
+from .step import PredictorRewardFn, StepConfig, build_masker, pretrainzero_step
+from .update import UpdateConfig, policy_update
 
 
 @dataclass
@@ -85,75 +90,6 @@ def lr_factor(step: int, recipe: Recipe) -> float:
     return recipe.min_lr_ratio + (1 - recipe.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def token_logprobs(
-    model: Any, samples: list[Sample], pad_id: int, temperature: float, *, share_prompts: bool = False
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Log-probabilities ``[B, C]`` of each sample's completion tokens, the action mask, and the
-    per-token entropy (no grad), from one forward pass.
-
-    Layout: prompts left-padded and completions right-padded to the micro-batch maxima, so every
-    completion starts at the same column and only its ``C + 1`` logit rows are computed. With
-    ``share_prompts``, samples that repeat a prompt (the G samples of one group) run that prompt
-    through the model once; its key/value cache is indexed per sample and the completions run on
-    top of it. Gradients flow through the shared cache, so the result equals the plain pass.
-    """
-    device = next(model.parameters()).device
-    C = max(len(s.completion_ids) for s in samples)
-    uniq: dict[tuple[int, ...], int] = {}
-    index = [uniq.setdefault(tuple(s.prompt_ids), len(uniq)) for s in samples]
-    if share_prompts and len(uniq) < len(samples) and min(len(p) for p in uniq) > 1:
-        logits, comp, mask = _shared_prompt_logits(model, samples, list(uniq), index, pad_id, C, device)
-    else:
-        P = max(len(s.prompt_ids) for s in samples)
-        ids = torch.full((len(samples), P + C), pad_id, dtype=torch.long)
-        attn = torch.zeros((len(samples), P + C), dtype=torch.long)
-        for r, s in enumerate(samples):
-            p, c = len(s.prompt_ids), len(s.completion_ids)
-            ids[r, P - p : P + c] = torch.tensor(s.prompt_ids + s.completion_ids, dtype=torch.long)
-            attn[r, P - p : P + c] = 1
-        pos = (attn.cumsum(-1) - 1).clamp(min=0)
-        ids, attn, pos = ids.to(device), attn.to(device), pos.to(device)
-        out = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=C + 1, use_cache=False)
-        logits, comp, mask = out.logits[:, :-1], ids[:, P:], attn[:, P:]
-    logits = logits.float()
-    if temperature > 0 and temperature != 1.0:
-        logits = logits / temperature
-    lse = torch.logsumexp(logits, dim=-1)
-    logp = logits.gather(-1, comp.unsqueeze(-1)).squeeze(-1) - lse
-    with torch.no_grad():
-        entropy = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
-    return logp, mask.to(logp.dtype), entropy
-
-
-def _shared_prompt_logits(
-    model: Any, samples: list[Sample], prompts: list[tuple[int, ...]], index: list[int], pad_id: int, C: int,
-    device: Any,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    from ..engines.hf import cache_kwarg, new_cache
-    from ..engines.padding import left_pad
-
-    # pass 1: each distinct prompt minus its last token, left-padded, once (with grad)
-    ids1, att1, pos1 = left_pad([p[:-1] for p in prompts], pad_id, device=device)
-    cache = new_cache(model)  # filled in place by the forward pass
-    model(input_ids=ids1, attention_mask=att1, position_ids=pos1, use_cache=True, **{cache_kwarg(model): cache})
-    cache.batch_select_indices(torch.tensor(index, device=device))  # one row per sample (differentiable)
-    # pass 2: last prompt token + completion (right-padded) on top of the shared cache
-    ids2 = torch.full((len(samples), C), pad_id, dtype=torch.long)
-    att2 = torch.zeros((len(samples), C), dtype=torch.long)
-    comp = torch.full((len(samples), C), pad_id, dtype=torch.long)
-    for r, s in enumerate(samples):
-        c = len(s.completion_ids)
-        ids2[r, :c] = torch.tensor([s.prompt_ids[-1], *s.completion_ids[:-1]], dtype=torch.long)
-        att2[r, :c] = 1
-        comp[r, :c] = torch.tensor(s.completion_ids, dtype=torch.long)
-    start = torch.tensor([len(s.prompt_ids) - 1 for s in samples])
-    pos2 = start[:, None] + torch.arange(C)[None, :]
-    attn = torch.cat([att1[index].cpu(), att2], dim=1)
-    logits = model(input_ids=ids2.to(device), attention_mask=attn.to(device), position_ids=pos2.to(device),
-                   use_cache=True, **{cache_kwarg(model): cache}).logits
-    return logits, comp.to(device), att2.to(device)
-
-
 def _device(recipe: Recipe) -> str:
     if recipe.device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -167,7 +103,7 @@ def _weights_finite(params: list[torch.Tensor]) -> bool:
 
 def _restore_weights(model: Any, optimizer: torch.optim.Optimizer, source: str | Path, recipe: Recipe) -> None:
     """Load the weights (and, from a checkpoint, the optimizer state) of ``source`` into ``model``."""
-    fresh, _ = load_model(str(source), dtype=recipe.dtype, device=_device(recipe))
+    fresh, _ = load_model(str(source), dtype=precision(recipe.dtype).param_dtype, device=_device(recipe))
     model.load_state_dict(fresh.state_dict())
     del fresh
     opt_file = Path(source) / "optimizer.pt"
@@ -195,7 +131,8 @@ def _make_engine(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) ->
 
         # the trainer's own copy of the weights shares the GPU: vLLM gets a bounded slice by default
         kwargs = {"gpu_memory_utilization": 0.35, **recipe.vllm_kwargs}
-        return VLLMEngine(resolve_model(model_path), tokenizer=tokenizer, dtype=recipe.dtype, seed=recipe.seed, **kwargs)
+        return VLLMEngine(resolve_model(model_path), tokenizer=tokenizer, dtype=precision(recipe.dtype).compute_dtype,
+                          seed=recipe.seed, **kwargs)
     from ..engines.hf import TransformersEngine
 
     return TransformersEngine(model, tokenizer, batch_size=recipe.sampler_batch_size,
@@ -233,11 +170,29 @@ def train(
     run = open_run_folder(out, recipe.to_dict(), resume=resume, overwrite=overwrite, log=log)
     state = run.state
     model_path = str(state.path) if state else recipe.model
-    model, tok = load_model(model_path, dtype=recipe.dtype, device=_device(recipe))
+    prec, device = precision(recipe.dtype), _device(recipe)
+    model, tok = load_model(model_path, dtype=prec.param_dtype, device=device)  # fp32 masters under bfloat16
     model.eval()  # no dropout: the sampled and the trained policy must be the same function
+    if recipe.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
+    if (msg := prec.warning(recipe.lr)) is not None:
+        log(f"warning: {msg}")
+        warnings.append(msg)
+    compute = lambda: prec.autocast(device)  # every forward: sampling, SFT, held-out, training
+
+    def train_forward() -> Any:
+        stack = contextlib.ExitStack()
+        stack.enter_context(compute())
+        if recipe.gradient_checkpointing:
+            stack.enter_context(checkpointed_layers(model))
+        return stack
+
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    algo = get_algorithm(recipe.algorithm, **recipe.algorithm_kwargs)
-    token_level = getattr(algo, "aggregation", "sequence") == "token"
+    algo = recipe_algorithm(recipe)
+    update_cfg = UpdateConfig(micro_batch_size=recipe.micro_batch_size, mini_batches=recipe.mini_batches,
+                              temperature=recipe.temperature, grad_clip=recipe.grad_clip,
+                              # the shared prompt pass runs through a KV cache, which checkpointing drops
+                              share_prompts=recipe.shared_prefill and not recipe.gradient_checkpointing)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, recipe))
@@ -277,7 +232,8 @@ def train(
 
     if state is None:
         if items and recipe.eval_at_start:
-            heldout["base"] = _heldout(model, tok, recipe, items, progress, log)
+            with compute():
+                heldout["base"] = _heldout(model, tok, recipe, items, progress, log)
             log(f"held-out before training: {format_heldout(heldout['base'])}")
         if recipe.sft is not None:  # supervised cold start, then a step-0 checkpoint marks it done
             from .sft import run_sft
@@ -286,14 +242,16 @@ def train(
                                           gen_prefill=recipe.mask_prefill)
             n = recipe.sft_paragraphs or sft_cfg.steps * sft_cfg.batch_size
             texts = [p.text for p in ParagraphStream(recipe.corpus, recipe.seed + 1).take(n)]
-            summary = run_sft(model, tok, texts, sft_cfg, build_masker(recipe.sft_masker, recipe.sft_masker_kwargs),
-                              log=lambda m: metrics.write({"phase": "sft", **m}),
-                              progress="auto" if progress else "log", say=log)
+            with compute():
+                summary = run_sft(model, tok, texts, sft_cfg, build_masker(recipe.sft_masker, recipe.sft_masker_kwargs),
+                                  log=lambda m: metrics.write({"phase": "sft", **m}),
+                                  progress="auto" if progress else "log", say=log)
             model.eval()
             log(f"SFT cold start: {sft_cfg.steps} steps, loss {summary['sft_first_loss']:.3f} -> "
                 f"{summary['sft_last_loss']:.3f}")
             if items and recipe.eval_at_start:
-                heldout["cold_start"] = _heldout(model, tok, recipe, items, progress, log)
+                with compute():
+                    heldout["cold_start"] = _heldout(model, tok, recipe, items, progress, log)
                 log(f"held-out after the cold start: {format_heldout(heldout['cold_start'])}")
             checkpoint(0)
 
@@ -309,8 +267,9 @@ def train(
         rng = np.random.default_rng([recipe.seed, step])  # masks and sampling seeds: resumable
         mode = "random-rlpt" if recipe.mode == "pretrainzero" and step < recipe.cold_start_steps else recipe.mode
         masker = rpt_masker if mode == "rpt" else random_masker
-        batch = pretrainzero_step(engine, tok, stream.take(recipe.paragraphs_per_step), step_cfg, rng,
-                                  mode=mode, masker=masker, predictor_reward_fn=reward_fn)
+        with compute():
+            batch = pretrainzero_step(engine, tok, stream.take(recipe.paragraphs_per_step), step_cfg, rng,
+                                      mode=mode, masker=masker, predictor_reward_fn=reward_fn)
         st = batch.stats
         if mode == "pretrainzero" and st["masks"] and st["mask_valid_rate"] == 0:
             invalid_warned += 1
@@ -326,51 +285,29 @@ def train(
         # ---- one update on both roles
         t1 = time.perf_counter()
         row: dict[str, Any] = {"step": step, "mode": mode, "lr": optimizer.param_groups[0]["lr"]}
-        # similar lengths together (less padding), and a prompt's samples adjacent (shared prompt pass)
-        samples = sorted(batch.samples, key=lambda s: (len(s.prompt_ids), s.prompt_ids, len(s.completion_ids)))
-        skipped, loss_sum, ent_sum, n_tok = False, 0.0, 0.0, 0
+        samples, n_tok = batch.samples, 0
         if samples:
-            rewards = torch.tensor([s.reward for s in samples], dtype=torch.float32)
-            adv_all = algo.advantages(rewards, torch.tensor([s.group for s in samples]))
-            total_tok = sum(len(s.completion_ids) for s in samples)
-            for b in range(0, len(samples), recipe.micro_batch_size):
-                mb = samples[b : b + recipe.micro_batch_size]
-                logp, mask, ent = token_logprobs(model, mb, pad_id, recipe.temperature,
-                                                 share_prompts=recipe.shared_prefill)
-                adv = adv_all[b : b + len(mb)].to(logp.device, logp.dtype)
-                loss = algo.loss(logp, logp.detach(), adv, mask)
-                mb_tok = int(mask.sum())
-                loss = loss * (mb_tok / total_tok if token_level else len(mb) / len(samples))
-                if not torch.isfinite(loss):
-                    skipped = True
-                    break
-                loss.backward()
-                loss_sum += loss.item()
-                ent_sum += float((ent * mask).sum())
-                n_tok += mb_tok
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip or float("inf")))
-            if not skipped and not math.isfinite(grad_norm):
-                skipped = True
-            if skipped:
+            up = policy_update(model, optimizer, algo, samples, pad_id, update_cfg, forward_context=train_forward)
+            skipped, n_tok = up.skipped, up.train_tokens
+            if up.optimizer_steps and not _weights_finite(params):
+                # never sample from, or save, non-finite weights: put the last good ones back
+                skipped, nan_streak = True, nan_streak + 1
+                source = last_ckpt or model_path
+                _restore_weights(model, optimizer, source, recipe)
+                say(f"warning: step {step}: the update made weights non-finite; restored the last good ones "
+                    f"from {source} (update skipped, {nan_streak} in a row)")
+            elif skipped:
                 nan_streak += 1
                 say(f"warning: step {step}: non-finite loss or gradient; update skipped ({nan_streak} in a row)")
             else:
-                optimizer.step()
-                if _weights_finite(params):
-                    nan_streak = 0
-                else:  # never sample from, or save, non-finite weights: put the last good ones back
-                    skipped, nan_streak = True, nan_streak + 1
-                    source = last_ckpt or model_path
-                    _restore_weights(model, optimizer, source, recipe)
-                    say(f"warning: step {step}: the update made weights non-finite; restored the last good ones "
-                        f"from {source} (update skipped, {nan_streak} in a row)")
+                nan_streak = 0
+            if up.optimizer_steps:
                 if hasattr(reward_fn, "after_step"):
                     reward_fn.after_step(model)
                 if recipe.sampler == "vllm":
                     engine.load_weights(model)
-            optimizer.zero_grad(set_to_none=True)
-            row.update(loss=loss_sum if not skipped else float("nan"), grad_norm=grad_norm,
-                       entropy=ent_sum / max(n_tok, 1) if n_tok else None)
+            row.update(loss=up.loss if not skipped else float("nan"), grad_norm=up.grad_norm, entropy=up.entropy,
+                       logprob_gap=up.logprob_gap, clip_frac=up.clip_frac, optimizer_steps=up.optimizer_steps)
         else:
             skipped = True
             say(f"step {step}: every group had equal rewards, nothing to learn from (no update)")
@@ -402,7 +339,8 @@ def train(
 
     # ------------------------------------------------------------------ wrap-up
     if status == "completed" and items and recipe.eval_at_end:
-        heldout["final"] = _heldout(model, tok, recipe, items, progress, log)
+        with compute():
+            heldout["final"] = _heldout(model, tok, recipe, items, progress, log)
         log(f"held-out after training: {format_heldout(heldout['final'])}")
         if last_ckpt is not None:  # record it with the checkpoint too
             extra_path = last_ckpt / "heldout.json"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 from typing import Any
 
 from .base import Algorithm
@@ -57,4 +58,13 @@ def get_algorithm(name: str, **kwargs: Any) -> Algorithm:
     return algo
 
 
-__all__ = ["ALGORITHMS", "Algorithm", "get_algorithm", "resolve_algorithm"]
+def recipe_algorithm(recipe: Any) -> Algorithm:
+    """The recipe's algorithm. An algorithm taking ``norm_len`` (Dr. GRPO's constant divisor) gets the
+    recipe's ``max_response_tokens`` unless ``algorithm_kwargs`` sets it."""
+    kwargs = dict(recipe.algorithm_kwargs)
+    if "norm_len" in inspect.signature(resolve_algorithm(recipe.algorithm)).parameters:
+        kwargs.setdefault("norm_len", recipe.max_response_tokens)
+    return get_algorithm(recipe.algorithm, **kwargs)
+
+
+__all__ = ["ALGORITHMS", "Algorithm", "get_algorithm", "recipe_algorithm", "resolve_algorithm"]
