@@ -289,6 +289,13 @@ def test_progress_logs_lines_without_a_terminal():
             bar.update(1)
     assert lines[0].startswith("held-out: 1/4 gen (25%") and "left" in lines[0]
     assert lines[-1].startswith("held-out: 4/4 gen (100%") and len(lines) == 4
+    resumed: list[str] = []
+    with Progress(10, "train", mode="log", log=resumed.append, every_s=0.0, unit="step", initial=6) as bar:
+        bar.set_postfix(acc="0.25")
+        bar.update(1)
+        bar.write("a warning")
+    assert resumed[0].startswith("train: 7/10 step (70%") and resumed[0].endswith("left, acc=0.25)")
+    assert resumed[1] == "a warning" and resumed[-1].startswith("train: 7/10 step")
     quiet: list[str] = []
     with Progress(4, "x", mode="off", log=quiet.append) as bar:
         bar.update(4)

@@ -256,10 +256,11 @@ def train(
             checkpoint(0)
 
     # ------------------------------------------------------------------ the loop
-    from tqdm.auto import tqdm
+    from ..progress import Progress
 
-    bar = tqdm(total=recipe.steps, initial=start_step, disable=not progress, dynamic_ncols=True, desc="train")
-    say = bar.write if progress else log
+    # a bar on a terminal; otherwise (or with progress=False) a line every 30 s through log
+    bar = Progress(recipe.steps, "train", mode="auto" if progress else "log", log=log, unit="step", initial=start_step)
+    say = bar.write
     status, last_ckpt, invalid_warned = "completed", latest_checkpoint(ckpt_root), 0
     t_start = time.perf_counter()
     for step in range(start_step, recipe.steps):
@@ -319,9 +320,9 @@ def train(
                    tokens_per_s=(st["sampled_tokens"] + n_tok) / max(t2 - t0, 1e-9),
                    sampled_tokens_per_s=st["sampled_tokens"] / max(st["time_generate"], 1e-9))
         metrics.write(row)
-        bar.update(1)
         bar.set_postfix(acc=f"{st['predictor_accuracy']:.2f}", valid=f"{st['mask_valid_rate']:.2f}",
-                        var=f"{st['nonzero_var_group_frac']:.2f}", refresh=False)
+                        var=f"{st['nonzero_var_group_frac']:.2f}")
+        bar.update(1)
         if nan_streak >= recipe.nan_patience:
             status = "diverged"
             say(f"error: {nan_streak} non-finite updates in a row; stopping. Last good checkpoint: {last_ckpt}")
