@@ -146,7 +146,7 @@ def test_failures_cost_one_sample_not_the_batch(envs, tokenizer, tmp_path, caplo
     executor = load_executor()
     bad_labels = [
         "not json at all",
-        json.dumps({"env": "pretrainzero/nope-MaskedSpan-v0", "paragraph_id": "x", "seed": 1}),
+        json.dumps({"env": "pretrainzero/nope-MaskedSpan-v1", "paragraph_id": "x", "seed": 1}),
         json.dumps({**parse_label(row["label"]), "paragraph_id": "pz-orltest:999"}),
     ]
     with caplog.at_level(logging.WARNING, logger="pretrainzero.openrlhf.stock_agent"):
