@@ -112,9 +112,14 @@ def open_run_folder(
                 return folder
     elif _is_nonempty_dir(out):
         if not overwrite:
+            resumable = list_checkpoints(out / "checkpoints")
+            how = (
+                "continue it with --resume, replace it"
+                if resumable
+                else "it has no checkpoint to resume; replace it"
+            )
             raise UserError(
-                f"--out {out} is not empty ({describe(out)}): continue it with --resume, replace it with "
-                "--overwrite, or choose another --out"
+                f"--out {out} is not empty ({describe(out)}): {how} with --overwrite, or choose another --out"
             )
         if not any((out / m).exists() for m in RUN_MARKERS):
             raise UserError(
