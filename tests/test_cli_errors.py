@@ -145,3 +145,10 @@ def test_offline_hf_corpus_source_is_one_line(tmp_path):
         and "Offline" in lines[0]
     )
     assert not list(tmp_path.glob("*.yaml"))  # nothing registered
+
+
+def test_no_library_bars_without_a_terminal(capsys, tmp_path, train_args):
+    assert main([*train_args, "--steps", "1", "--out", str(tmp_path / "run")]) == 0
+    captured = capsys.readouterr()
+    assert "Loading weights" not in captured.err and "Writing model shards" not in captured.err
+    assert "train: 1/1 step (100%" in captured.out
