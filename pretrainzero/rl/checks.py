@@ -38,5 +38,7 @@ def check_range(
         value < hi if hi_open or hi == math.inf else value <= hi
     )
     if not (ok and math.isfinite(value)):
-        interval = f"{'(' if lo_open else '['}{_num(lo)}, {_num(hi)}{')' if hi_open or hi == math.inf else ']'}"
+        interval = (
+            f"{'(' if lo_open else '['}{_num(lo)}, {_num(hi)}{')' if hi_open or hi == math.inf else ']'}"
+        )
         raise ValueError(f"{name} must be in {interval}{' (' + why + ')' if why else ''}, got {value}")
