@@ -3,7 +3,7 @@
     pretrainzero export runs/tiny --out models/tiny            # run folder -> plain HF model folder
     pretrainzero export runs/tiny/checkpoints/step-000003 --out models/tiny-3
     pretrainzero export runs/tiny --out models/tiny --push-to-hub me/tiny-pz
-    pretrainzero export pretrainzero/wiki-vital-en-MaskedSpan-v0 --n 1000 --out prompts.jsonl
+    pretrainzero export pretrainzero/wiki-vital-en-MaskedSpan-v1 --n 1000 --out prompts.jsonl
 
 A run folder (or one checkpoint folder) becomes a model folder with config, tokenizer and
 safetensors weights only, loadable by ``transformers.AutoModelForCausalLM.from_pretrained``; the

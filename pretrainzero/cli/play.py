@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UserError
+
 if TYPE_CHECKING:
     from pretrainzero.agents import PlayStats
 
@@ -17,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "play", help="play an env with the oracle or random agent", description=__doc__
     )
-    parser.add_argument("env_id", help="e.g. pretrainzero/wiki-vital-en-MaskedSpan-v0")
+    parser.add_argument("env_id", help="e.g. pretrainzero/wiki-vital-en-MaskedSpan-v1")
     parser.add_argument("--agent", choices=("oracle", "random"), default="oracle")
     parser.add_argument("-n", "--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
@@ -70,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
     from pretrainzero.envs.registration import resolve_env_id
 
     if args.episodes < 1:
-        raise ValueError("-n must be >= 1")
+        raise UserError(f"-n {args.episodes}: give at least 1 episode")
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: seeds are >= 0")
     env_id = resolve_env_id(args.env_id)
     env = gymnasium.make(env_id).unwrapped
     agent = AGENTS[args.agent](seed=args.seed) if args.agent == "random" else AGENTS[args.agent]()
