@@ -121,12 +121,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out["rl_learns"] = bool(learned)
 
     rows = [r for r in read_metrics(run / "metrics.jsonl") if r.get("phase") != "sft" and "nonzero_var_group_frac" in r]
-    fr = [r["nonzero_var_group_frac"] for r in rows]
+    def num(r: dict, k: str) -> float:  # null: no data that step
+        return float("nan") if r.get(k) is None else float(r[k])
+
+    fr = [r["nonzero_var_group_frac"] for r in rows if r["nonzero_var_group_frac"] is not None]
     print("per-step fraction of groups with non-zero reward variance (all / predictor / generator):")
     for r in rows:
-        print(f"  step {r['step']:3d} [{r.get('mode', '')}] {r['nonzero_var_group_frac']:.2f} / "
-              f"{r.get('predictor_nonzero_var_frac', float('nan')):.2f} / {r.get('generator_nonzero_var_frac', float('nan')):.2f}"
-              f"   accuracy {r.get('predictor_accuracy', float('nan')):.2f}  mask valid {r.get('mask_valid_rate', float('nan')):.2f}")
+        print(f"  step {r['step']:3d} [{r.get('mode', '')}] {num(r, 'nonzero_var_group_frac'):.2f} / "
+              f"{num(r, 'predictor_nonzero_var_frac'):.2f} / {num(r, 'generator_nonzero_var_frac'):.2f}"
+              f"   accuracy {num(r, 'predictor_accuracy'):.2f}  mask valid {num(r, 'mask_valid_rate'):.2f}")
     if fr:
         print(f"mean over {len(fr)} steps: {statistics.fmean(fr):.2f}; steps with none: {sum(f == 0 for f in fr)}")
     out["nonzero_var_group_frac"] = fr

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from .errors import UserError
 
 SMOLLM2_ALIAS = "smollm2-135m"
 TINY_ALIAS = "tiny"
@@ -143,18 +146,47 @@ def build_tiny_smollm2(out_dir: str | Path | None = None, *, hidden_size: int = 
     return _write_atomically(out, write)
 
 
+_HF_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+
+
+def _local_model(name_or_path: str) -> str | None:
+    """The local folder a model reference names; None for an HF id. A reference that looks like a
+    path (``./m``, ``/x/m``, ``a/b/c``, ``~/m``, ``d/m`` with a local folder ``d``) but does
+    not exist fails here instead of being sent to the HF Hub as a repo id."""
+    p = Path(name_or_path).expanduser()
+    if p.exists():
+        if not p.is_dir():
+            raise UserError(f"model {name_or_path!r} is a file: give the model's folder (with config.json)")
+        if not (p / "config.json").exists():
+            raise UserError(f"model folder {p} has no config.json: give a folder written by save_pretrained")
+        return str(p)
+    parts = Path(name_or_path).parts
+    under_local_folder = len(parts) > 1 and Path(parts[0]).is_dir()
+    if name_or_path.startswith((".", "~")) or not _HF_ID.fullmatch(name_or_path) or under_local_folder:
+        raise UserError(f"model {name_or_path!r}: no such folder ({os.path.abspath(p)}); give an existing "
+                        f"model folder, an HF id like 'org/name', or an alias ({SMOLLM2_ALIAS}, {TINY_ALIAS})")
+    return None
+
+
+def check_model_reference(name_or_path: str) -> None:
+    """Fail fast, without loading anything, on a model that cannot be found: a missing local folder,
+    or (with ``HF_HUB_OFFLINE`` set) an HF id that is not in the local HF cache."""
+    if name_or_path in (SMOLLM2_ALIAS, TINY_ALIAS) or _local_model(name_or_path) is not None:
+        return
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if constants.HF_HUB_OFFLINE and not isinstance(try_to_load_from_cache(name_or_path, "config.json"), str):
+        raise UserError(f"model {name_or_path!r} is not a local folder and not in the HF cache, and "
+                        "HF_HUB_OFFLINE is set: download it once online, or give a local model folder")
+
+
 def resolve_model(name_or_path: str) -> str:
     """Map an alias, local directory or HF id to what ``from_pretrained`` takes."""
     if name_or_path == SMOLLM2_ALIAS:
         return str(convert_smollm2())
     if name_or_path == TINY_ALIAS:
         return str(build_tiny_smollm2())
-    p = Path(name_or_path).expanduser()
-    if p.exists():
-        if not (p / "config.json").exists():
-            raise FileNotFoundError(f"model directory {p} has no config.json")
-        return str(p)
-    return name_or_path  # an HF hub id: needs network or a warm HF cache
+    return _local_model(name_or_path) or name_or_path  # an HF id: needs network or a warm HF cache
 
 
 def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu") -> tuple[Any, Any]:

@@ -18,10 +18,15 @@ from pretrainzero.rl.metrics import read_metrics
 from pretrainzero.rl.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXTS = tuple(f"Paragraph {i}. The river Seine flows through Paris, the capital of France, with {i} bridges."
-              for i in range(40))
-LEARNING = ["mode=random-rlpt", "predictor_reward=user_algo_example:length_reward",
-            "algorithm=user_algo_example:SignedReinforce"]
+TEXTS = tuple(
+    f"Paragraph {i}. The river Seine flows through Paris, the capital of France, with {i} bridges."
+    for i in range(40)
+)
+LEARNING = [
+    "mode=random-rlpt",
+    "predictor_reward=user_algo_example:length_reward",
+    "algorithm=user_algo_example:SignedReinforce",
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +36,10 @@ def corpus():
 
 
 def recipe(tiny_model_dir, corpus, *overrides):
-    return load_recipe(ROOT / "agents" / "tiny-test.yaml",
-                       [f"model={tiny_model_dir}", f"corpus={corpus}", *LEARNING, *overrides])
+    return load_recipe(
+        ROOT / "agents" / "tiny-test.yaml",
+        [f"model={tiny_model_dir}", f"corpus={corpus}", *LEARNING, *overrides],
+    )
 
 
 def _train(r, out, **kw):
@@ -48,10 +55,16 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 def test_a_non_empty_out_is_refused_unless_overwrite(tiny_model_dir, corpus, tmp_path):
     r = recipe(tiny_model_dir, corpus, "steps=2", "save_every=1")
-    first, _ = _train(r, tmp_path)
+    first, lines = _train(r, tmp_path)
+    per_step = [line for line in lines if line.startswith("train: ")]  # progress=False: a line per step
+    assert [line.split(" (")[0] for line in per_step] == ["train: 1/2 step", "train: 2/2 step"]
+    assert all(", acc=" in line and " valid=" in line for line in per_step)
     before = _snapshot(tmp_path)
-    with pytest.raises(UserError, match=r"is not empty \(a run of recipe 'tiny-test', 2 logged steps, checkpoints "
-                                        r"up to step-000002\).*--resume.*--overwrite"):
+    with pytest.raises(
+        UserError,
+        match=r"is not empty \(a run of recipe 'tiny-test', 2 logged steps, checkpoints "
+        r"up to step-000002\).*--resume.*--overwrite",
+    ):
         _train(recipe(tiny_model_dir, corpus, "steps=1"), tmp_path)
     assert _snapshot(tmp_path) == before  # nothing touched
     old_id = json.loads((tmp_path / "run.json").read_text())["run_id"]
@@ -117,10 +130,51 @@ def test_damaged_newest_checkpoint_falls_back_to_the_newest_intact_one(tiny_mode
     res, lines = _train(recipe(tiny_model_dir, corpus, "steps=4", *steps), run, resume=True)
     assert any("checkpoint step-000003 is damaged (model.safetensors has" in line for line in lines)
     assert any("resuming from step-000002, the newest intact checkpoint (step 2)" in line for line in lines)
-    assert not any("differs" in line for line in lines)  # same recipe but steps: no false "recipe differs" note
+    assert not any(
+        "differs" in line for line in lines
+    )  # same recipe but steps: no false "recipe differs" note
     assert (run / "checkpoints" / "step-000003.corrupt").is_dir()
     assert res.status == "completed"
     assert [row["step"] for row in read_metrics(res.metrics)] == [0, 1, 2, 3]
     assert b"\0" not in res.metrics.read_bytes()
-    a, b = load_file(str(ref.checkpoint / "model.safetensors")), load_file(str(res.checkpoint / "model.safetensors"))
+    a, b = (
+        load_file(str(ref.checkpoint / "model.safetensors")),
+        load_file(str(res.checkpoint / "model.safetensors")),
+    )
     assert all(a[k].equal(b[k]) for k in a)  # the same weights as the uninterrupted run
+
+
+CONSTANT_REWARD = """
+def factory(model, tokenizer):
+    return lambda prompts, completions, answers: [0.5] * len(completions)
+"""
+
+
+def test_report_says_what_happened_to_updates_without_signal(tiny_model_dir, corpus, tmp_path):
+    (tmp_path / "const_reward.py").write_text(CONSTANT_REWARD)  # imported by file path, no PYTHONPATH
+    same = [
+        "mode=random-rlpt",
+        f"predictor_reward={tmp_path / 'const_reward.py'}:factory",
+        "algorithm=dapo",
+        "steps=2",
+    ]
+    zero, _ = _train(recipe(tiny_model_dir, corpus, *same, "filter_groups=false"), tmp_path / "zero")
+    rows = read_metrics(zero.metrics)
+    assert [(r["update"], r["skipped"], r["loss"], r["grad_norm"]) for r in rows] == [
+        ("zero-gradient", False, 0, 0)
+    ] * 2
+    report = zero.report.read_text()
+    assert "Updates: 0 of 2 steps applied a non-zero gradient." in report
+    assert "- 2 had a loss and gradient of exactly 0: every advantage was 0" in report
+
+    empty, _ = _train(recipe(tiny_model_dir, corpus, *same, "filter_groups=true"), tmp_path / "empty")
+    rows = read_metrics(empty.metrics)
+    assert [(r["update"], r["samples"]) for r in rows] == [("no-samples", 0)] * 2
+    assert all("loss" not in r and "grad_norm" not in r and "entropy" not in r for r in rows)  # absent, not 0
+    assert all(r["generator_response_len"] is None for r in rows)  # random-rlpt: no generator, null not 0
+    assert "- 2 had no samples to train on" in empty.report.read_text()
+    # strict JSON: no NaN/Infinity tokens anywhere in the log
+    import json as _json
+
+    for line in empty.metrics.read_text().splitlines():
+        _json.loads(line, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))

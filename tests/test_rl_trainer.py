@@ -81,6 +81,8 @@ def test_never_valid_masks_warn_and_training_continues(tiny_model_dir, corpus, t
     assert res.status == "completed" and len(rows) == 2
     assert all(row["mask_valid_rate"] == 0 and row["generator_reward"] == 0 for row in rows)
     assert all(row["predictor_samples"] == 0 for row in rows)  # no valid mask, no predictions
+    assert all(row["predictor_accuracy"] is None for row in rows)  # no data: null, not 0
+    assert all(row["predictor_response_len"] is None for row in rows)
     assert res.warnings and "none of the 4 generated masks was a valid \\mask{}" in res.warnings[0]
     assert "cold start" in res.warnings[0] and "## Warnings" in res.report.read_text()
 
@@ -177,6 +179,7 @@ def test_cli_train_prints_where_things_are(tiny_model_dir, tmp_path):
     proc = subprocess.run(cmd + heldout, check=False, env=env, capture_output=True, text=True, timeout=150, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"report:     {out / 'report.md'}" in proc.stdout and "checkpoint: " in proc.stdout
+    assert "train: 1/1 step (100%" in proc.stdout and ", acc=" in proc.stdout  # --no-progress: log lines
     assert "held-out final: accuracy " in proc.stdout and "sampled accuracy (mean@2)" in proc.stdout
     assert (out / "checkpoints" / "step-000001" / "model.safetensors").exists() and (out / "curves.png").exists()
     bad = subprocess.run(cmd + ["--set", "g_genn=2"], check=False, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)

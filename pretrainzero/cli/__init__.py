@@ -2,6 +2,10 @@
 
 Every module in this package that defines ``register(subparsers)`` (adding its parser and setting
 ``func=run``) becomes a subcommand, so adding a verb means adding a file.
+
+Expected failures are handled here, once: a verb raises
+:class:`~pretrainzero.errors.UserError` (or a standard ``ValueError``/``OSError``) whose message
+names the input and the fix, and ``main`` prints it as one ``error: ...`` line with exit status 2.
 """
 
 from __future__ import annotations
@@ -51,9 +55,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, KeyError) as exc:  # user errors: one clear line, no traceback
-        print(f"error: {exc}", file=sys.stderr)
+    except (ValueError, KeyError, OSError, ModuleNotFoundError) as exc:  # expected failures: one line, exit 2
+        print(f"error: {user_message(exc)}", file=sys.stderr)
         return 2
+
+
+def user_message(exc: BaseException) -> str:
+    """One line for an expected failure (:class:`~pretrainzero.errors.UserError` and the standard
+    exceptions bad input raises: a path that is a file or missing, no permission, a full disk, a
+    missing optional package)."""
+    if isinstance(exc, ModuleNotFoundError):
+        text = f"{exc}: an optional dependency is missing; install it (see the README's Install section)"
+    elif isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        hint = {IsADirectoryError: "give a file", NotADirectoryError: "give a folder, not a file",
+                PermissionError: "check its permissions", FileNotFoundError: "check the path"}
+        hint = hint.get(type(exc), "")
+        text = f"{exc.strerror}: {exc.filename}" + (f" ({hint})" if hint else "")
+    elif isinstance(exc, KeyError) and type(exc).__str__ is KeyError.__str__ and exc.args:
+        text = str(exc.args[0])  # not the quoted repr KeyError prints
+    else:
+        text = str(exc)
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import UserError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -59,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     import pretrainzero  # noqa: F401
     from pretrainzero.envs.registration import resolve_env_id
 
+    if args.episodes < 1:
+        raise UserError(f"-n {args.episodes}: give at least 1 episode per agent")
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: seeds are >= 0")
     failures = check(resolve_env_id(args.env_id), args.episodes, args.seed, args.random_max)
     for f in failures:
         print(f"FAIL  {f}")

@@ -15,6 +15,8 @@ import json
 import sys
 from typing import Any
 
+from ._args import check_folder_arg
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -66,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
     from ..eval.benchmarks import BenchmarkDataError
     from ..eval.runner import run_evals
 
+    check_folder_arg(args.out, "--out")
+    check_folder_arg(args.cache_dir, "--cache-dir")
+    check_folder_arg(args.data_dir, "--data-dir", must_exist=True)
     if args.threads:
         import torch
 

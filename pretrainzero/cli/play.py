@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UserError
+
 if TYPE_CHECKING:
     from pretrainzero.agents import PlayStats
 
@@ -70,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
     from pretrainzero.envs.registration import resolve_env_id
 
     if args.episodes < 1:
-        raise ValueError("-n must be >= 1")
+        raise UserError(f"-n {args.episodes}: give at least 1 episode")
+    if args.seed < 0:
+        raise UserError(f"--seed {args.seed}: seeds are >= 0")
     env_id = resolve_env_id(args.env_id)
     env = gymnasium.make(env_id).unwrapped
     agent = AGENTS[args.agent](seed=args.seed) if args.agent == "random" else AGENTS[args.agent]()

@@ -323,7 +323,15 @@ def _hf_records(spec: CorpusSpec, stats: CorpusStats) -> Iterator[Record]:
     else:
         target = str(local) if local is not None else str(spec.source)[3:]
         streaming = spec.streaming if spec.streaming is not None else True  # no Arrow copy in the HF cache
-        ds = datasets.load_dataset(target, spec.hf_config, split=spec.split, streaming=streaming)
+        try:
+            ds = datasets.load_dataset(target, spec.hf_config, split=spec.split, streaming=streaming)
+        except (ConnectionError, FileNotFoundError) as exc:  # offline, unknown id, no such config/split
+            first = " ".join(str(exc).split())[:300]
+            raise ValueError(
+                f"corpus {spec.name!r}: cannot load {spec.source} from the Hugging Face Hub "
+                f"({type(exc).__name__}: {first}). Offline, use a local file or 'hf:<folder>' "
+                "written by datasets' save_to_disk"
+            ) from None
     names = ds.column_names
     wanted = [c.split(".")[0] for c in (spec.text_field, spec.title_field) if c]
     if names and all(c in names for c in wanted):

@@ -23,13 +23,16 @@ def check_finite(obj: Any) -> None:
                     raise ValueError(f"{f.name}.{key} must be a number, got nan")
 
 
-def check_range(obj: Any, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False,
-                why: str = "") -> None:
+def check_range(
+    obj: Any, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False, why: str = ""
+) -> None:
     """``lo <= obj.name <= hi`` (``<`` on an open side); ``hi`` may be ``math.inf`` (then: finite)."""
     value = getattr(obj, name)
     if value is None:
         return
-    ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open or hi == math.inf else value <= hi)
+    ok = (value > lo if lo_open else value >= lo) and (
+        value < hi if hi_open or hi == math.inf else value <= hi
+    )
     if not (ok and math.isfinite(value)):
         interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open or hi == math.inf else ']'}"
         raise ValueError(f"{name} must be in {interval}{' (' + why + ')' if why else ''}, got {value}")

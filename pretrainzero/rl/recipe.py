@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import yaml
 
+from ..errors import UserError
 from ..masking import MASK_RULES
 from ..rewards import GENERATOR_SHAPES
 from .checks import check_finite, check_range
@@ -243,7 +244,12 @@ def _set(data: dict[str, Any], override: str) -> None:
     if "=" not in override:
         raise ValueError(f"--set expects key=value, got {override!r}")
     key, _, raw = override.partition("=")
-    value = yaml.safe_load(raw) if raw.strip() else ""
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or exc
+        raise UserError(f"--set {override}: the value is not valid YAML ({problem}); give a YAML value such as "
+                        "5e-6, true, [a, b] or {k: v}") from None
     parts = key.strip().split(".")
     node = data
     for part in parts[:-1]:
@@ -298,11 +304,24 @@ def find_recipe(path: str | Path) -> Path:
 def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     """Read a YAML recipe (a path, or a shipped recipe's name, see :func:`find_recipe`) and validate it."""
     p = find_recipe(path)
-    data = yaml.safe_load(p.read_text()) or {}
+    data = read_yaml(p) or {}
     try:
         return recipe_from_dict(data, overrides)
     except ValueError as exc:
-        raise ValueError(f"{p}: {exc}") from None
+        raise UserError(f"{p}: {exc}") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content; a syntax error or a binary file is one line naming the place."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        what = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise UserError(f"{where}: invalid YAML ({what}); fix the syntax there") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not a UTF-8 text file: give a YAML recipe") from None
 
 
 def _deep_copy(d: dict[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,28 @@ def plot_curves(rows: Sequence[dict[str, Any]], path: str | Path) -> Path | None
     return path
 
 
+# what each step's ``update`` field means (metrics.jsonl), in report wording
+UPDATE_OUTCOMES: dict[str, str] = {
+    "zero-gradient": ("had a loss and gradient of exactly 0: every advantage was 0, so there was no "
+                      "learning signal (AdamW's weight decay and momentum from earlier steps still moved "
+                      "the weights)"),
+    "no-samples": "had no samples to train on (no group survived the equal-reward filter): no update",
+    "non-finite": "were skipped: the loss or the gradient was NaN/inf",
+    "non-finite-weights": "were undone: the update made weights NaN/inf, the last good weights were restored",
+}
+
+
+def update_summary(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """How many steps changed the weights with a real gradient, and what happened in the others."""
+    outcomes = [r.get("update") or ("non-finite" if r.get("skipped") else "applied") for r in rows]
+    applied = outcomes.count("applied")
+    lines = [f"Updates: {applied} of {len(rows)} steps applied a non-zero gradient."]
+    for key, text in UPDATE_OUTCOMES.items():
+        if n := outcomes.count(key):
+            lines.append(f"- {n} {text}.")
+    return lines
+
+
 def _mean(rows: Sequence[dict[str, Any]], key: str) -> float | None:
     ys = _series(rows, key)[1]
     return sum(ys) / len(ys) if ys else None
@@ -104,8 +126,7 @@ def write_report(
             a, b, c = _mean(rows[:half], k), _mean(rows[half:], k), _mean(rows, k)
             if c is not None:
                 lines.append(f"| {k} | {_fmt(a)} | {_fmt(b)} | {_fmt(c)} |")
-        skipped = sum(1 for r in rows if r.get("skipped"))
-        lines += ["", f"Updates skipped (non-finite loss or empty batch): {skipped} of {len(rows)} steps.", ""]
+        lines += ["", *update_summary(rows), ""]
     if heldout:
         k = max(int(h.get("samples_per_item") or 0) for h in heldout.values())
         sampled = f" sampled mean@{k} | ± se |" if k else ""

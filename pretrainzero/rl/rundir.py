@@ -100,7 +100,9 @@ def open_run_folder(
     if resume and overwrite:
         raise UserError("--resume continues the run in --out and --overwrite deletes it: give only one")
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a folder: give a folder for the run (it is created if missing)")
+        raise UserError(
+            f"--out {out} is a file, not a folder: give a folder for the run (it is created if missing)"
+        )
     if resume:
         if not _is_nonempty_dir(out):
             log(f"nothing to resume in {out}: starting a new run there")
@@ -110,11 +112,15 @@ def open_run_folder(
                 return folder
     elif _is_nonempty_dir(out):
         if not overwrite:
-            raise UserError(f"--out {out} is not empty ({describe(out)}): continue it with --resume, replace it with "
-                            "--overwrite, or choose another --out")
+            raise UserError(
+                f"--out {out} is not empty ({describe(out)}): continue it with --resume, replace it with "
+                "--overwrite, or choose another --out"
+            )
         if not any((out / m).exists() for m in RUN_MARKERS):
-            raise UserError(f"--overwrite: {out} does not look like a run folder (no run.json, recipe.json, "
-                            "metrics.jsonl or checkpoints/), so it is not deleted: choose another --out")
+            raise UserError(
+                f"--overwrite: {out} does not look like a run folder (no run.json, recipe.json, "
+                "metrics.jsonl or checkpoints/), so it is not deleted: choose another --out"
+            )
         what = describe(out)
         for child in out.iterdir():
             if child.is_dir() and not child.is_symlink():
@@ -168,16 +174,22 @@ def _resume(out: Path, recipe: dict[str, Any], log: Callable[[str], None]) -> Ru
             break
         damaged += 1
         aside = _set_aside(ckpt)
-        log(f"warning: checkpoint {ckpt.name} is damaged ({problem}); moved it to {aside.name} and trying the "
-            "next older one")
+        log(
+            f"warning: checkpoint {ckpt.name} is damaged ({problem}); moved it to {aside.name} and trying "
+            "the next older one"
+        )
     rows = [r for r in _metric_rows(metrics_path) if r.get("phase") != "sft"]
     if state is None:
         if rows or damaged or _metric_rows(metrics_path):
-            raise UserError(f"--resume: {out} has {len(rows)} logged steps but no intact checkpoint to continue "
-                            "from: start again with --overwrite, or choose another --out")
+            raise UserError(
+                f"--resume: {out} has {len(rows)} logged steps but no intact checkpoint to continue "
+                "from: start again with --overwrite, or choose another --out"
+            )
         if not any((out / m).exists() for m in RUN_MARKERS):
-            raise UserError(f"--resume: {out} holds no run (no run.json, recipe.json, metrics.jsonl or "
-                            "checkpoints/): give the run's folder, or another --out for a new run")
+            raise UserError(
+                f"--resume: {out} holds no run (no run.json, recipe.json, metrics.jsonl or "
+                "checkpoints/): give the run's folder, or another --out for a new run"
+            )
         log(f"no checkpoint in {out} yet: starting the run from the beginning")
         return None
     if damaged:
@@ -188,30 +200,40 @@ def _resume(out: Path, recipe: dict[str, Any], log: Callable[[str], None]) -> Ru
     # the same run?
     folder_id, ckpt_id = _folder_run_id(out), state.extra.get("run_id")
     if folder_id and ckpt_id and folder_id != ckpt_id:
-        raise UserError(f"--resume: checkpoint {state.path} belongs to another run than {out / RUN_FILE} "
-                        "(run ids differ): choose another --out for a new run")
+        raise UserError(
+            f"--resume: checkpoint {state.path} belongs to another run than {out / RUN_FILE} "
+            "(run ids differ): choose another --out for a new run"
+        )
     before = _json_form(state.extra.get("recipe", {}))
     for key in IDENTITY:
         if key in before and before[key] != recipe.get(key):
-            raise UserError(f"--resume: the recipe sets {key}={recipe.get(key)!r} but the run in {out} was trained "
-                            f"with {key}={before[key]!r}; a resumed run keeps {', '.join(IDENTITY)}. Choose another "
-                            "--out for a new run")
-    changed = sorted(k for k in recipe if k not in ("steps", "max_minutes") and k in before and before[k] != recipe[k])
+            raise UserError(
+                f"--resume: the recipe sets {key}={recipe.get(key)!r} but the run in {out} was trained "
+                f"with {key}={before[key]!r}; a resumed run keeps {', '.join(IDENTITY)}. Choose another "
+                "--out for a new run"
+            )
+    changed = sorted(
+        k for k in recipe if k not in ("steps", "max_minutes") and k in before and before[k] != recipe[k]
+    )
     if changed:
         log(f"note: the recipe differs from the checkpoint's in {', '.join(changed)}")
 
     # the log must be this checkpoint's: at least as long as recorded, ending with its last step
     size = metrics_path.stat().st_size if metrics_path.is_file() else 0
     if size < state.metrics_offset:
-        raise UserError(f"--resume: {metrics_path} holds {size} bytes but checkpoint {state.path.name} recorded "
-                        f"{state.metrics_offset}: the log was replaced or cut since. Restore it, or start again "
-                        "with --overwrite")
+        raise UserError(
+            f"--resume: {metrics_path} holds {size} bytes but checkpoint {state.path.name} recorded "
+            f"{state.metrics_offset}: the log was replaced or cut since. Restore it, or start again "
+            "with --overwrite"
+        )
     kept = [r for r in _metric_rows(metrics_path, state.metrics_offset) if r.get("phase") != "sft"]
     if state.step > 0 and (not kept or kept[-1].get("step") != state.step - 1):
         last = kept[-1].get("step") if kept else None
-        raise UserError(f"--resume: {metrics_path} does not match checkpoint {state.path.name} (its last step at the "
-                        f"recorded offset is {last}, expected {state.step - 1}): restore the log, or start again "
-                        "with --overwrite")
+        raise UserError(
+            f"--resume: {metrics_path} does not match checkpoint {state.path.name} (its last step at the "
+            f"recorded offset is {last}, expected {state.step - 1}): restore the log, or start again "
+            "with --overwrite"
+        )
     dropped = len(rows) - len(kept)
     if dropped > 0:
         log(f"metrics.jsonl: dropping {dropped} logged steps after step {state.step} (not in the checkpoint)")

@@ -23,6 +23,7 @@ here imports torch: the embedded trainer and the OpenRLHF backend both drive thi
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -161,7 +162,7 @@ def _seeds(rng: np.random.Generator, n: int) -> list[int]:
 
 
 def _mean(xs: Sequence[float]) -> float:
-    return float(np.mean(xs)) if len(xs) else 0.0
+    return float(np.mean(xs)) if len(xs) else math.nan  # no data is NaN (null in metrics.jsonl), never 0
 
 
 def pretrainzero_step(
@@ -298,15 +299,18 @@ def pretrainzero_step(
         "paragraphs": float(len(paragraphs)),
         "prompts_too_long": float(too_long),
         "masks": float(len(gen_rows) if mode == "pretrainzero" else len(examples)),
-        "mask_valid_rate": (len(examples) / len(gen_rows)) if gen_rows else float(mode != "pretrainzero"),
+        "mask_valid_rate": (len(examples) / len(gen_rows) if gen_rows
+                            else math.nan if mode == "pretrainzero" else 1.0),
         "mean_span_words": _mean([len(s.split()) for s in spans]),
         "mean_span_chars": _mean([len(s) for s in spans]),
         "predictor_reward": _mean(train_r),
         "predictor_accuracy": _mean(exact),
         "generator_reward": _mean(gen_rewards),
         "groups": float(total_groups),
-        "filtered_group_frac": (1 - (n_kept["generator"] + n_kept["predictor"]) / total_groups) if total_groups else 1.0,
-        "nonzero_var_group_frac": ((n_varied["generator"] + n_varied["predictor"]) / total_groups) if total_groups else 0.0,
+        "filtered_group_frac": (1 - (n_kept["generator"] + n_kept["predictor"]) / total_groups
+                                if total_groups else math.nan),
+        "nonzero_var_group_frac": ((n_varied["generator"] + n_varied["predictor"]) / total_groups
+                                   if total_groups else math.nan),
         "time_generate_masks": t_gen,
         "time_generate_predictions": t_pred,
         "time_generate": t_gen + t_pred,
@@ -315,7 +319,7 @@ def pretrainzero_step(
         comps = [c for _, c, _ in gen_rows] if role == "generator" else flat_comps
         stats[f"{role}_groups"] = float(n_groups[role])
         stats[f"{role}_groups_kept"] = float(n_kept[role])
-        stats[f"{role}_nonzero_var_frac"] = n_varied[role] / n_groups[role] if n_groups[role] else 0.0
+        stats[f"{role}_nonzero_var_frac"] = n_varied[role] / n_groups[role] if n_groups[role] else math.nan
         stats[f"{role}_samples"] = float(sum(s.role == role for s in samples))
         stats[f"{role}_response_len"] = _mean([len(c.token_ids) for c in comps])
         stats[f"{role}_finish_length_frac"] = _mean([c.finish_reason == "length" for c in comps])

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import json
 import math
 import time
@@ -48,11 +47,13 @@ import numpy as np
 import torch
 
 from ..models import load_model
+from ..progress import Progress
 from .algorithms import recipe_algorithm
 from .checkpoint import latest_checkpoint, save_checkpoint
 from .data import ParagraphStream
 from .metrics import MetricsLog, read_metrics
 from .precision import checkpointed_layers, enable_gradient_checkpointing, precision
+from .preflight import check_before_loading, predictor_reward_factory
 from .recipe import Recipe
 from .report import plot_curves, write_report
 from .rundir import open_run_folder
@@ -120,8 +121,7 @@ def _predictor_reward_fn(recipe: Recipe, model: Any, tokenizer: Any) -> Predicto
         from .likelihood import LikelihoodReward, LikelihoodRewardConfig
 
         return LikelihoodReward(model, tokenizer, LikelihoodRewardConfig(**recipe.predictor_reward_kwargs))
-    module, _, attr = recipe.predictor_reward.partition(":")
-    return getattr(importlib.import_module(module), attr)(model, tokenizer, **recipe.predictor_reward_kwargs)
+    return predictor_reward_factory(recipe)(model, tokenizer, **recipe.predictor_reward_kwargs)
 
 
 def _make_engine(recipe: Recipe, model: Any, tokenizer: Any, model_path: str) -> Any:
@@ -161,12 +161,15 @@ def train(
     """Run (or resume) training as described in the module docstring; returns where things are.
 
     ``out_dir`` follows the run-folder rules of :mod:`pretrainzero.rl.rundir`: a non-empty folder
-    needs ``resume`` (continue its newest intact checkpoint) or ``overwrite`` (delete it first)."""
+    needs ``resume`` (continue its newest intact checkpoint) or ``overwrite`` (delete it first).
+    ``progress``: a bar when stderr is a terminal, otherwise a ``log`` line every 30 s; when False,
+    one ``log`` line per step."""
     out = Path(out_dir)
     ckpt_root = out / "checkpoints"
     warnings: list[str] = []
 
     # ------------------------------------------------------------------ setup
+    check_before_loading(recipe)  # corpus, user code, device, model reference: fail before anything loads
     run = open_run_folder(out, recipe.to_dict(), resume=resume, overwrite=overwrite, log=log)
     state = run.state
     model_path = str(state.path) if state else recipe.model
@@ -256,10 +259,9 @@ def train(
             checkpoint(0)
 
     # ------------------------------------------------------------------ the loop
-    from ..progress import Progress
-
-    # a bar on a terminal; otherwise (or with progress=False) a line every 30 s through log
-    bar = Progress(recipe.steps, "train", mode="auto" if progress else "log", log=log, unit="step", initial=start_step)
+    # a bar on a terminal, else a line every 30 s through log; with progress=False a line per step
+    bar = Progress(recipe.steps, "train", mode="auto" if progress else "log", log=log, unit="step",
+                   every_s=30.0 if progress else 0.0, initial=start_step)
     say = bar.write
     status, last_ckpt, invalid_warned = "completed", latest_checkpoint(ckpt_root), 0
     t_start = time.perf_counter()
@@ -287,21 +289,24 @@ def train(
         t1 = time.perf_counter()
         row: dict[str, Any] = {"step": step, "mode": mode, "lr": optimizer.param_groups[0]["lr"]}
         samples, n_tok = batch.samples, 0
+        update = "applied"  # or why not (see report.UPDATE_OUTCOMES)
         if samples:
             up = policy_update(model, optimizer, algo, samples, pad_id, update_cfg, forward_context=train_forward)
             skipped, n_tok = up.skipped, up.train_tokens
             if up.optimizer_steps and not _weights_finite(params):
                 # never sample from, or save, non-finite weights: put the last good ones back
-                skipped, nan_streak = True, nan_streak + 1
+                skipped, update, nan_streak = True, "non-finite-weights", nan_streak + 1
                 source = last_ckpt or model_path
                 _restore_weights(model, optimizer, source, recipe)
                 say(f"warning: step {step}: the update made weights non-finite; restored the last good ones "
                     f"from {source} (update skipped, {nan_streak} in a row)")
             elif skipped:
-                nan_streak += 1
+                update, nan_streak = "non-finite", nan_streak + 1
                 say(f"warning: step {step}: non-finite loss or gradient; update skipped ({nan_streak} in a row)")
             else:
                 nan_streak = 0
+                if up.grad_norm == 0:  # every advantage was 0: no learning signal
+                    update = "zero-gradient"
             if up.optimizer_steps:
                 if hasattr(reward_fn, "after_step"):
                     reward_fn.after_step(model)
@@ -310,12 +315,12 @@ def train(
             row.update(loss=up.loss if not skipped else float("nan"), grad_norm=up.grad_norm, entropy=up.entropy,
                        logprob_gap=up.logprob_gap, clip_frac=up.clip_frac, optimizer_steps=up.optimizer_steps)
         else:
-            skipped = True
+            skipped, update = True, "no-samples"
             say(f"step {step}: every group had equal rewards, nothing to learn from (no update)")
         scheduler.step()  # the schedule follows the step count, updates or not
         t2 = time.perf_counter()
         row.update(st)
-        row.update(skipped=skipped, samples=len(samples), train_tokens=n_tok,
+        row.update(skipped=skipped, update=update, samples=len(samples), train_tokens=n_tok,
                    time_train=t2 - t1, time_step=t2 - t0,
                    tokens_per_s=(st["sampled_tokens"] + n_tok) / max(t2 - t0, 1e-9),
                    sampled_tokens_per_s=st["sampled_tokens"] / max(st["time_generate"], 1e-9))

@@ -10,10 +10,11 @@ needs no registration: ``algorithm: mypkg.algo:MyAlgo`` in a recipe imports it.
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 from typing import Any
 
+from ...errors import UserError
+from ...plugins import load_object
 from .base import Algorithm
 
 ALGORITHMS: dict[str, str] = {
@@ -26,8 +27,16 @@ ALGORITHMS: dict[str, str] = {
 }
 
 
+# the two methods the trainer calls, with their positional arguments
+_METHODS: dict[str, tuple[str, ...]] = {
+    "advantages": ("rewards", "group_ids"),
+    "loss": ("new_logp", "old_logp", "adv", "mask"),
+}
+
+
 def resolve_algorithm(name: str) -> type:
-    """The algorithm class for a registered name or a ``"module:Class"`` / ``"module.Class"`` path."""
+    """The algorithm class for a registered name, ``"module:Class"``, ``"module.Class"`` or
+    ``"path/to/file.py:Class"``; its ``advantages`` and ``loss`` signatures are checked here."""
     target = ALGORITHMS.get(name)
     if target is None:
         if ":" not in name and "." not in name:
@@ -35,14 +44,22 @@ def resolve_algorithm(name: str) -> type:
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ValueError(f"unknown algorithm {name!r}{hint}; choose one of {sorted(ALGORITHMS)} or 'module:Class'")
         target = name
-    module, _, attr = target.rpartition(":") if ":" in target else target.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"cannot import algorithm {name!r}: {exc}") from None
-    for method in ("advantages", "loss"):
-        if not callable(getattr(cls, method, None)):
-            raise ValueError(f"algorithm {name!r} has no {method}() method")
+    cls = load_object(target, "algorithm")
+    for method, args in _METHODS.items():
+        fn = getattr(cls, method, None)
+        if not callable(fn):
+            wanted = f"{method}(self, {', '.join(args)})"
+            raise UserError(f"algorithm {name!r} has no {method}() method; it needs {wanted}")
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):  # a builtin or C callable: nothing to check
+            continue
+        unbound = inspect.isfunction(fn) and not isinstance(inspect.getattr_static(cls, method), staticmethod)
+        try:  # a plain function looked up on the class: ``self`` takes the first place
+            sig.bind(*(["self"] if unbound else []), *args)
+        except TypeError:
+            wanted = f"{method}(self, {', '.join(args)})"
+            raise UserError(f"algorithm {name!r}: {method}{sig} cannot be called as {wanted}") from None
     return cls
 
 

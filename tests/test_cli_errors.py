@@ -1,0 +1,140 @@
+"""Every verb turns expected failures into one `error: ...` line naming the input and the fix, with
+exit status 2 and no traceback. Run: pytest tests/test_cli_errors.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pretrainzero.cli import main, user_message
+from pretrainzero.corpus import register_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = str(ROOT / "agents" / "tiny-test.yaml")
+
+
+@pytest.fixture()
+def train_args(tiny_model_dir):
+    register_corpus(
+        "cli-errors-test",
+        source=("A paragraph about the river Seine, which flows through Paris.",),
+        min_chars=1,
+    )
+    return [
+        "train",
+        "--recipe",
+        RECIPE,
+        "--no-progress",
+        "--set",
+        f"model={tiny_model_dir}",
+        "--set",
+        "corpus=cli-errors-test",
+    ]
+
+
+def _error(capsys, argv):
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2, err
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+def test_recipe_inputs(capsys, tmp_path, train_args):
+    (tmp_path / "bad.yaml").write_text("name: x\nlr: [1, 2\n")
+    (tmp_path / "bin.yaml").write_bytes(b"\x00\xff\xfe")
+    assert "is a folder; give a YAML file" in _error(capsys, ["train", "--recipe", str(tmp_path)])
+    err = _error(capsys, ["train", "--recipe", str(tmp_path / "bad.yaml")])
+    assert f"{tmp_path / 'bad.yaml'}:3:1: invalid YAML (expected ',' or ']'" in err
+    assert "not a UTF-8 text file" in _error(capsys, ["train", "--recipe", str(tmp_path / "bin.yaml")])
+    assert "not found" in _error(capsys, ["train", "--recipe", str(tmp_path / "missing.yaml")])
+    assert "--set lr=[1: the value is not valid YAML" in _error(capsys, [*train_args, "--set", "lr=[1"])
+    assert "lr must be a finite number, got inf" in _error(capsys, [*train_args, "--set", "lr=.inf"])
+
+
+def test_train_paths_device_and_model(capsys, tmp_path, train_args):
+    (tmp_path / "afile").write_text("x")
+    err = _error(capsys, [*train_args, "--out", str(tmp_path / "afile")])
+    assert "--out" in err and "is a file, not a folder" in err
+    err = _error(capsys, [*train_args, "--set", "model=./no/such/model", "--out", str(tmp_path / "r")])
+    assert "model './no/such/model': no such folder" in err
+    import torch
+
+    if not torch.cuda.is_available():
+        assert "sees no CUDA device: set device: cpu" in _error(capsys, [*train_args, "--set", "device=cuda"])
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.jsonl").write_text('{"step": 0}\n')
+    err = _error(capsys, [*train_args, "--out", str(tmp_path / "run")])
+    assert "is not empty" in err and "--resume" in err and "--overwrite" in err
+
+
+def test_eval_play_check_arguments(capsys, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    ev = [
+        "eval",
+        "--model",
+        "smollm2-135m",
+        "--benchmarks",
+        "gsm8k",
+        "--protocol",
+        "pz-0shot-boxed",
+        "--limit",
+        "1",
+    ]
+    assert "--out" in _error(capsys, [*ev, "--out", str(tmp_path / "afile")])
+    assert "is a file, not a folder" in _error(capsys, [*ev, "--out", str(tmp_path / "afile" / "sub")])
+    assert "--data-dir" in _error(capsys, [*ev, "--data-dir", str(tmp_path / "afile")])
+    env = "pretrainzero/wiki-vital-en-MaskedSpan-v0"
+    assert "--seed -1: seeds are >= 0" in _error(capsys, ["play", env, "--seed", "-1", "-n", "1"])
+    assert "-n 0: give at least 1 episode" in _error(capsys, ["check", env, "-n", "0"])
+
+
+def test_standard_exceptions_read_as_one_line():
+    assert (
+        user_message(IsADirectoryError(21, "Is a directory", "runs/x"))
+        == "Is a directory: runs/x (give a file)"
+    )
+    assert user_message(KeyError("unknown thing 'x'")) == "unknown thing 'x'"
+    assert user_message(ValueError("first line\n  second line")) == "first line second line"
+    assert "optional dependency" in user_message(ModuleNotFoundError("No module named 'wandb'", name="wandb"))
+
+
+def test_offline_hf_corpus_source_is_one_line(tmp_path):
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "PRETRAINZERO_ENV_PATH": str(tmp_path),
+        "PRETRAINZERO_CACHE": str(tmp_path / "cache"),
+        "HF_HOME": str(tmp_path / "hf"),
+        "OMP_NUM_THREADS": "1",
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pretrainzero",
+            "corpus",
+            "add",
+            "offline-hf-test",
+            "--source",
+            "hf:someone/not-a-cached-dataset",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert (
+        len(lines) == 1
+        and "cannot load hf:someone/not-a-cached-dataset" in lines[0]
+        and "Offline" in lines[0]
+    )
+    assert not list(tmp_path.glob("*.yaml"))  # nothing registered
