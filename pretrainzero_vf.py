@@ -1,6 +1,6 @@
 """verifiers entry module for every pretrainzero env.
 
-``vf-eval pretrainzero-vf --env.taskset.env-id pretrainzero/wiki-vital-en-MaskedSpan-v0 ...``
+``vf-eval pretrainzero-vf --env.taskset.env-id pretrainzero/wiki-vital-en-MaskedSpan-v1 ...``
 (verifiers maps the id ``pretrainzero-vf`` to this top-level module, which must export exactly
 one Taskset).
 """

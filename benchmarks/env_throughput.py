@@ -90,7 +90,7 @@ def part1(episodes: int) -> None:
     )
     print(f"# CPU speed reference: sum(range(10**6)) takes {python_speed_ms():.1f} ms here", flush=True)
     for family in FAMILIES:
-        env_id = f"pretrainzero/wiki-vital-en-{family}-v0"
+        env_id = f"pretrainzero/wiki-vital-en-{family}-v1"
         raw = gymnasium.make(env_id).unwrapped
         n = episodes if family in ("MaskedSpan", "NextToken") else max(1, episodes // 4)
         plan = oracle_actions(raw, n, seed=0)
@@ -151,7 +151,7 @@ def run_big(path: str, episodes: int) -> None:
 
     t0 = time.perf_counter()
     pretrainzero.register_corpus("bench-synthetic", source=path)
-    env = gymnasium.make("pretrainzero/bench-synthetic-MaskedSpan-v0").unwrapped
+    env = gymnasium.make("pretrainzero/bench-synthetic-MaskedSpan-v1").unwrapped
     env.reset(seed=0)
     t1 = time.perf_counter()
     rss = peak_rss_mb()

@@ -2,7 +2,7 @@
 
 Importing the package registers every built-in corpus (YAML files in the repository's
 ``envs/`` folder and in the folders named by ``PRETRAINZERO_ENV_PATH``) times every task as
-Gymnasium ids such as ``pretrainzero/wiki-vital-en-MaskedSpan-v0``. Registration reads no data.
+Gymnasium ids such as ``pretrainzero/wiki-vital-en-MaskedSpan-v1``. Registration reads no data.
 """
 
 from __future__ import annotations

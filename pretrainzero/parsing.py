@@ -37,34 +37,36 @@ def _token_re(opener: str) -> re.Pattern[str]:
 
 
 def _last_command_arg(text: str, command: str) -> str | None:
-    r"""Content of the last *complete* ``\command{...}`` in ``text`` (braces may nest).
+    r"""Content of the last ``\command{...}`` in ``text`` (braces may nest), or None.
 
-    "Last" means the completed occurrence whose opening comes last, so for
-    ``\boxed{a \boxed{b}}`` the answer is ``b`` (the convention of the Qwen-Math and
-    General-Reasoner extractors, which scan from the last ``\boxed``).
+    "Last" is the occurrence whose opening comes last, so for ``\boxed{a \boxed{b}}`` the
+    answer is ``b``. When that last opening is never closed (a completion cut off while writing
+    its answer: ``\boxed{a} ... \boxed{b``), the answer is missing: None, never an earlier
+    complete occurrence. This is the Qwen-Math / General-Reasoner rule, which scans from the last
+    ``\boxed`` and returns nothing when its braces do not close.
     """
     opener = "\\" + command + "{"
     if opener not in text:
         return None
     token = _token_re(opener)
     stack: list[int] = []  # content start for command braces, -1 for plain braces
-    best_start, best_end = -1, -1
+    last_start, last_end = -1, -1  # the last command opening and where it closed (-1: open)
     for m in token.finditer(text):
         tok = m.group()
         if tok == opener:
             stack.append(m.end())
+            last_start, last_end = m.end(), -1
         elif tok == "{":
             stack.append(-1)
         elif tok == "}":
             if not stack:
                 continue  # stray closing brace: ignore
-            start = stack.pop()
-            if start >= 0 and start > best_start:
-                best_start, best_end = start, m.start()
+            if stack.pop() == last_start:
+                last_end = m.start()
         # escaped braces \{ \} are content, not structure
-    if best_start < 0:
+    if last_end < 0:
         return None
-    return text[best_start:best_end]
+    return text[last_start:last_end]
 
 
 def last_boxed(text: str) -> str | None:

@@ -71,9 +71,18 @@ def rzero_shape(accuracy: float) -> float:
     return 1.0 - 2.0 * abs(accuracy - 0.5)
 
 
-def gaussian_shape(accuracy: float, variance: float = 0.25) -> float:
-    """SPICE challenger reward: a Gaussian in accuracy centred at 0.5 (variance 0.25)."""
-    return math.exp(-((accuracy - 0.5) ** 2) / (2.0 * variance))
+def gaussian_shape(accuracy: float, target: float = 0.25, width: float = 0.01) -> float:
+    """SPICE's Challenger reward (Liu et al. 2025, "SPICE: Self-Play In Corpus Environments Improves
+    Reasoning", arXiv 2510.24684): a Gaussian of the variance of the solver's binary outcomes,
+    ``Var = p(1 - p)``, around its maximum 0.25 (half of the answers right), with variance 0.01:
+
+        r = exp(-(p(1 - p) - 0.25)^2 / (2 * 0.01))
+
+    1 at p = 0.5; exp(-3.125) = 0.044 when nobody or everybody solves the mask (p = 0 or 1); 0.37 at
+    p = 1/8 or 7/8 (G = 8).
+    """
+    variance = accuracy * (1.0 - accuracy)
+    return math.exp(-((variance - target) ** 2) / (2.0 * width))
 
 
 GENERATOR_SHAPES: dict[str, Callable[[float], float]] = {

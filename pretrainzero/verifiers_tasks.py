@@ -8,7 +8,7 @@ mask: ``MaskGeneration`` gives the env's generator reward (heuristic stand-in pr
 the env was built with one); ``ActiveMasking`` is single-turn here, so it scores only the mask
 turn, 1.0 for a valid mask (the prediction turn needs a multi-turn ``vf.Env``).
 
-Usage: ``pretrainzero_taskset("pretrainzero/wiki-vital-en-MaskedSpan-v0", num_tasks=50)``. The
+Usage: ``pretrainzero_taskset("pretrainzero/wiki-vital-en-MaskedSpan-v1", num_tasks=50)``. The
 module exports exactly one Taskset subclass, as verifiers' loader requires; ``vf-eval`` resolves
 ids to top-level modules only (``find_spec("verifiers.v1.tasksets.<id>")`` fails on a dotted
 id), so a CLI run needs a one-line top-level module re-exporting ``PretrainZeroTaskset``.
@@ -69,7 +69,7 @@ class EpisodeTask(vf.Task[EpisodeData]):
 
 
 class PretrainZeroTasksetConfig(vf.TasksetConfig):
-    env_id: str = "pretrainzero/wiki-vital-en-MaskedSpan-v0"
+    env_id: str = "pretrainzero/wiki-vital-en-MaskedSpan-v1"
     """Registered env id (see `pretrainzero list envs`)."""
     num_tasks: int = 100
     """Episodes to draw."""

@@ -19,14 +19,14 @@ TEXTS = (
 @pytest.fixture(scope="module")
 def toy():
     pretrainzero.register_corpus("pz-clitest", source=TEXTS, min_chars=1)
-    yield "pretrainzero/pz-clitest-{}-v0"
+    yield "pretrainzero/pz-clitest-{}-v1"
     unregister_corpus("pz-clitest")
 
 
 def test_list_envs_and_corpora(capsys):
     assert main(["list", "envs", "--task", "MaskedSpan"]) == 0
     out = capsys.readouterr().out.split()
-    assert "pretrainzero/wiki-vital-en-MaskedSpan-v0" in out and not [i for i in out if "NextToken" in i]
+    assert "pretrainzero/wiki-vital-en-MaskedSpan-v1" in out and not [i for i in out if "NextToken" in i]
     assert main(["list", "corpora"]) == 0
     assert "wiki-vital-en" in capsys.readouterr().out
 
@@ -44,9 +44,9 @@ def test_check_fails_with_nonzero_exit(toy, capsys):
 
 
 def test_unknown_env_names_close_matches(capsys):
-    assert main(["play", "wiki-vital-en-MaskSpan-v0"]) == 2
+    assert main(["play", "wiki-vital-en-MaskSpan-v1"]) == 2
     err = capsys.readouterr().err
-    assert "unknown env id" in err and "pretrainzero/wiki-vital-en-MaskedSpan-v0" in err
+    assert "unknown env id" in err and "pretrainzero/wiki-vital-en-MaskedSpan-v1" in err
 
 
 def test_play_prints_a_summary(toy, capsys):
@@ -60,7 +60,7 @@ def test_play_prints_a_summary(toy, capsys):
     )
     # the namespace prefix is optional
     assert (
-        main(["play", "pz-clitest-ActiveMasking-v0", "--agent", "random", "-n", "20", "--no-progress"]) == 0
+        main(["play", "pz-clitest-ActiveMasking-v1", "--agent", "random", "-n", "20", "--no-progress"]) == 0
     )
     out = capsys.readouterr().out
     assert "agent=random" in out and "valid masks" in out

@@ -28,11 +28,11 @@ def test_version(capsys):
     ("what", "expected"),
     [
         ("benchmarks", ["gsm8k\tmath\tpackaged", "mmlu_pro\tmcq\tTIGER-Lab/MMLU-Pro"]),
-        ("protocols", ["pz-0shot-boxed\tv1", "mmlu-pro-official\tv1"]),
+        ("protocols", ["pz-0shot-boxed\tv2", "mmlu-pro-official\tv2"]),
         ("algorithms", ["dapo\tDAPO", "grpo\tGRPO", "module:Class"]),
         ("recipes", ["tiny-test\t", "smollm2-135m-cpu\t", "paper-qwen3-4b\t"]),
         ("corpora", ["wiki-vital-en\tv0"]),
-        ("envs", ["pretrainzero/wiki-vital-en-MaskedSpan-v0"]),
+        ("envs", ["pretrainzero/wiki-vital-en-MaskedSpan-v1"]),
     ],
 )
 def test_list_verbs(what, expected, capsys):
@@ -89,7 +89,7 @@ def test_wheel_ships_recipes_and_corpus_yamls(tmp_path):
 
 
 def test_play_show_prints_one_episode(capsys):
-    assert main(["play", "pretrainzero/wiki-vital-en-ActiveMasking-v0", "-n", "2", "--show", "--no-progress"]) == 0
+    assert main(["play", "pretrainzero/wiki-vital-en-ActiveMasking-v1", "-n", "2", "--show", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert out.count("observation:") == 2  # mask turn, then prediction turn
     assert "--- action: \\mask{" in out and "--- action: \\boxed{" in out

@@ -13,8 +13,12 @@ from pretrainzero.parsing import last_boxed, last_mask, strip_think
         (r"\boxed{Paris}", "Paris"),
         (r"first \boxed{a} then \boxed{b}", "b"),
         (r"\boxed{\frac{1}{2}}", r"\frac{1}{2}"),
-        (r"\boxed{x{y}z} and an unfinished \boxed{oops", "x{y}z"),
+        # a truncated final box is a missing answer, not the earlier complete one
+        (r"\boxed{x{y}z} and an unfinished \boxed{oops", None),
+        (r"\boxed{a} \boxed{b{c}", None),
         (r"\boxed{a \boxed{b}}", "b"),
+        (r"\boxed{a \boxed{b}", "b"),  # the last opening closed; an earlier one did not
+        (r"\boxed{a} then text with a stray } and {", "a"),
         (r"\boxed{}", ""),
         (r"\boxed{a \} b}", r"a \} b"),
         ("no answer here", None),
@@ -30,6 +34,15 @@ def test_last_boxed(text, expected):
 def test_last_mask_is_independent_of_boxed():
     assert last_mask(r"\boxed{x} \mask{Eiffel Tower} \boxed{y}") == "Eiffel Tower"
     assert last_mask(r"\boxed{x}") is None
+    assert last_mask(r"\mask{Paris} no, rather \mask{Lond") is None  # truncated by the token budget
+    assert last_mask(r"\mask{Paris} and \boxed{unfinished") == "Paris"
+
+
+def test_truncated_final_box_scores_zero_in_the_predictor_reward():
+    from pretrainzero.rewards import predictor_reward
+
+    assert predictor_reward(r"\boxed{Paris} hmm, maybe \boxed{Pa", "Paris") == 0.0
+    assert predictor_reward(r"\boxed{Lyon} hmm, maybe \boxed{Paris}", "Paris") == 1.0
 
 
 def test_parsing_is_linear_on_adversarial_input():

@@ -66,7 +66,14 @@ def test_generator_reward_other_shapes():
     assert generator_reward(half, shape="rzero") == 1.0
     assert generator_reward([1.0, 1.0], shape="rzero") == 0.0
     assert generator_reward(half, shape="gaussian") == 1.0
-    assert math.isclose(generator_reward([0.0, 0.0], shape="gaussian"), math.exp(-0.5))
+    # SPICE: exp(-(p(1-p) - 0.25)^2 / 0.02); masks nobody or everybody solves get ~0 (exp(-3.125))
+    for nobody_or_all in ([0.0] * 8, [1.0] * 8):
+        assert math.isclose(generator_reward(nobody_or_all, shape="gaussian"), math.exp(-3.125))
+        assert generator_reward(nobody_or_all, shape="gaussian") < 0.05
+    one_of_eight = [1.0] + [0.0] * 7
+    assert math.isclose(generator_reward(one_of_eight, shape="gaussian"), math.exp(-((7 / 64 - 0.25) ** 2) / 0.02))
+    assert generator_reward(one_of_eight, shape="gaussian") == generator_reward([0.0] + [1.0] * 7, shape="gaussian")
+    assert generator_reward([1.0] * 3 + [0.0] * 5, shape="gaussian") > generator_reward(one_of_eight, shape="gaussian")
     with pytest.raises(ValueError, match="unknown generator reward shape"):
         generator_reward(half, shape="nope")
 

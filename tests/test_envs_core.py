@@ -21,6 +21,7 @@ from pretrainzero.envs import (
     make_vec,
     register_corpus_envs,
 )
+from pretrainzero.envs.registration import env_id
 
 # Written for these tests (no third-party text). One paragraph carries braces and a repeated word.
 TOY_TEXTS = (
@@ -44,7 +45,7 @@ TASKS = ("MaskedSpan", "NextToken", "MaskGeneration", "ActiveMasking")
 def toy():
     """Register the toy corpus under its env ids; yields ``{task: env id}``."""
     spec = pretrainzero.register_corpus("pz-envtest", source=TOY_TEXTS, min_chars=1)
-    yield {task: f"pretrainzero/pz-envtest-{task}-v{spec.version}" for task in TASKS}
+    yield {task: env_id("pz-envtest", task, spec.version) for task in TASKS}
     unregister_corpus("pz-envtest")
 
 
@@ -60,8 +61,8 @@ def test_registration_covers_every_task_and_reads_no_data(tmp_path):
     pretrainzero.register_corpus("pz-lazy", source=str(path), min_chars=1)
     try:
         ids = [i for i in list_envs() if i.startswith("pretrainzero/pz-lazy-")]
-        assert sorted(ids) == sorted(f"pretrainzero/pz-lazy-{t}-v0" for t in TASKS)
-        env = make("pretrainzero/pz-lazy-MaskedSpan-v0")
+        assert sorted(ids) == sorted(f"pretrainzero/pz-lazy-{t}-v1" for t in TASKS)
+        env = make("pretrainzero/pz-lazy-MaskedSpan-v1")
         path.write_text("\n".join(json.dumps({"text": t}) for t in TOY_TEXTS) + "\n")
         obs, info = env.reset(seed=0)
         assert "[mask]" in obs and info["paragraph_id"].startswith("pz-lazy:")
@@ -73,7 +74,7 @@ def test_version_bump_replaces_ids_and_unknown_tasks_fail():
     pretrainzero.register_corpus("pz-ver", source=TOY_TEXTS, min_chars=1, tasks=("MaskedSpan",))
     pretrainzero.register_corpus("pz-ver", source=TOY_TEXTS, min_chars=1, tasks=("MaskedSpan",), version=2)
     try:
-        assert [i for i in list_envs() if "pz-ver" in i] == ["pretrainzero/pz-ver-MaskedSpan-v2"]
+        assert [i for i in list_envs() if "pz-ver" in i] == ["pretrainzero/pz-ver-MaskedSpan-v3"]
     finally:
         unregister_corpus("pz-ver")
     with pytest.raises(ValueError, match="Bogus"):
@@ -340,7 +341,7 @@ def test_python_registered_corpus_works_in_spawned_async_workers(tmp_path, monke
     pretrainzero.register_corpus("pz-spawned", source=texts, min_chars=20)
     try:
         envs = pretrainzero.make_vec(
-            "pretrainzero/pz-spawned-MaskedSpan-v0", 2, "async", vector_kwargs={"context": "spawn"}
+            "pretrainzero/pz-spawned-MaskedSpan-v1", 2, "async", vector_kwargs={"context": "spawn"}
         )
         try:
             obs, info = envs.reset(seed=0)

@@ -51,4 +51,4 @@ def test_registry_has_every_builtin_corpus_and_task():
     ids = set(list_envs())
     for corpus in ("wiki-vital-en", "wiki-vital-fr", "wiki-vital-es", "wikipedia-en"):
         for task in ("MaskedSpan", "NextToken", "MaskGeneration", "ActiveMasking"):
-            assert f"pretrainzero/{corpus}-{task}-v0" in ids
+            assert f"pretrainzero/{corpus}-{task}-v1" in ids

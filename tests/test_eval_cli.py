@@ -24,7 +24,7 @@ def test_eval_writes_records(tmp_path: Path, tiny_model_dir: Path, capsys: pytes
                "--out", str(tmp_path), "--no-progress"])
     assert rc == 0
     out = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
-    assert [o["id"] for o in out] == ["tiny__gsm8k__pz-0shot-boxed", "tiny__mmlu__pz-0shot-boxed"]
+    assert [o["id"] for o in out] == ["tiny__gsm8k__pz-0shot-boxed-v2", "tiny__mmlu__pz-0shot-boxed-v2"]
     assert out[0]["deviations"] == ["max_new_tokens=3 (protocol: 8192)"]
     assert out[0]["subset"] == "first 2 of 1319"
     for o in out:

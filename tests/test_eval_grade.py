@@ -8,7 +8,15 @@ import pytest
 
 from pretrainzero.eval import aggregate as agg
 from pretrainzero.eval.benchmarks import Sample
-from pretrainzero.eval.grade import grade_bbeh, grade_math, grade_math_batch, run_guarded, shutdown_pool
+from pretrainzero.eval.grade import (
+    grade_bbeh,
+    grade_math,
+    grade_math_batch,
+    normalize_answer,
+    plain_number,
+    run_guarded,
+    shutdown_pool,
+)
 from pretrainzero.eval.protocols import get_protocol
 
 
@@ -40,7 +48,76 @@ MATH_CASES = [
     ("\\$18.00", "18", True),  # escaped dollar
     ("$18", "18", True),  # unpaired $ from "The answer is $18."
     ("18 dollars", "19", False),
+    # grader v2: the same normalisation on both sides (issue 10's classes), and nothing looser
+    ("4.5 \\times 10^{33}", "4.5e33", True),  # e-notation gold (Minerva), not Euler's e
+    ("4.5e33", "4.5 \\times 10^{33}", True),
+    ("10^{-5}", "1e-5", True),
+    ("4.6 \\times 10^{33}", "4.5e33", False),
+    ("1.38 \\times 10^{-23}", "6.6e-34", False),  # Math-Verify alone rounds both to 0
+    ("0.0000002", "0.0000001", False),
+    ("32348", "\\$32,\\!348", True),  # currency gold (MATH-500)
+    ("\\$32,348", "\\$32,\\!348", True),
+    ("32349", "\\$32,\\!348", False),
+    ("x=3, x=-3", "x=3$,$x=-3", True),  # OlympiadBench multi-answer joined with $,$
+    ("x=-3, x=3", "x=3$,$x=-3", True),
+    ("x=3", "x=3$,$x=-3", False),
+    ("3n", "3 n", True),  # a single letter is a variable, not a unit
+    ("3 n", "3 n", True),
+    ("3", "3 n", False),
+    ("3 n", "3", False),
+    ("5 cm", "5", True),
+    ("[2,5]", "[2,5)", False),  # intervals keep their brackets
+    ("(2,1)", "(1,2)", False),
+    ("60^{\\circ}", "60^\\circ", True),
 ]
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [("\\$32,\\!348", "32,\\!348"), ("x=3$, $x=-3", "x=3, x=-3"), ("4.5e33", "4.5\\times 10^{33}"),
+     ("1e-5", "1\\times 10^{-5}"), ("3.0E+8", "3.0\\times 10^{8}"), ("3 n", "3 n"), ("18 dollars", "18"),
+     ("x^2e3", "x^2e3"), ("2e", "2e"), ("e^{2}", "e^{2}")],
+)
+def test_normalize_answer(text: str, normalised: str) -> None:
+    assert normalize_answer(text) == normalised
+
+
+def test_plain_number_reads_only_plain_numbers() -> None:
+    assert plain_number("32,\\!348") == 32348
+    assert plain_number("4.5\\times 10^{33}") == pytest.approx(4.5e33)
+    assert plain_number("7.2 \\text{ m}") == pytest.approx(7.2)
+    assert plain_number("1,2") is None and plain_number("x") is None and plain_number("\\frac{1}{2}") is None
+
+
+def test_grader_workers_that_cannot_start_stop_the_run(tmp_path) -> None:
+    """A script without a __main__ guard makes every spawned worker die on start-up; the run must
+    stop with GraderUnavailable, quickly, instead of grading every item wrong after timeouts."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text("from pretrainzero.eval.grade import grade_math\nprint('VERDICT', grade_math('1', '1'))\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env,
+                          cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "GraderUnavailable" in proc.stderr and "__main__" in proc.stderr
+    assert "VERDICT" not in proc.stdout
+    assert time.perf_counter() - start < 120
+
+
+def test_missing_math_verify_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from pretrainzero.eval import grade
+
+    shutdown_pool()
+    real = importlib.util.find_spec
+    monkeypatch.setattr(grade.importlib.util, "find_spec", lambda name, *a: None if name == "math_verify" else real(name, *a))
+    with pytest.raises(grade.GraderUnavailable, match="math_verify"):
+        grade_math_batch(["1"], ["1"])
 
 
 def test_grade_math_batch_cases() -> None:
@@ -135,3 +212,12 @@ def test_mean_stderr_and_mean_at_k() -> None:
     assert mean == pytest.approx(0.75)
     assert agg.pass_at_k(4, 0, 2) == 0.0 and agg.pass_at_k(4, 4, 2) == 1.0
     assert agg.pass_at_k(4, 1, 2) == pytest.approx(0.5)
+
+
+def test_bbeh_harmonic_mean_is_the_official_headline() -> None:
+    # percent + 1, harmonic mean, - 1: a task at 0 pulls the headline down hard but not to 0
+    assert agg.bbeh_harmonic_mean({"a": 0.5, "b": 0.5}) == pytest.approx(0.5)
+    value = agg.bbeh_harmonic_mean({"a": 0.0, "b": 0.99})
+    assert value == pytest.approx((2 / (1 / 1 + 1 / 100) - 1) / 100)
+    assert value < 0.02 < (0.0 + 0.99) / 2
+    assert agg.bbeh_harmonic_mean({}) is None

@@ -132,9 +132,17 @@ def test_supergpqa_rewrite_does_not_backtrack_catastrophically() -> None:
 def test_pz_mcq_prompt_is_general_reasoner_format() -> None:
     bench = _bench("mmlu_pro")
     msgs = get_protocol("pz-0shot-boxed").build_prompt(bench.samples[1], bench)
+    # General-Reasoner's eval_mmlupro.py wording: "option letter".
     assert msgs == [{"role": "user", "content": "What is 2 + 3?\nOptions are:\n(A): 4\n(B): 6\n(C): 5\n(D): 7\n\n\n"
                      "Please reason step by step, and put your final answer option within \\boxed{}. Only put the "
-                     "letter in the box, e.g. \\boxed{A}. There is only one correct answer."}]
+                     "option letter in the box, e.g. \\boxed{A}. There is only one correct answer."}]
+
+
+def test_pz_mcq_wording_is_per_benchmark() -> None:
+    p = get_protocol("pz-0shot-boxed")
+    sg = _bench("supergpqa")
+    text = p.build_prompt(sg.samples[0], sg)[0]["content"]
+    assert "Only put the letter in the box" in text and "option letter" not in text.split("final answer option")[1]
 
 
 def test_pz_math_prompt_has_system_and_boxed_instruction() -> None:
@@ -159,7 +167,8 @@ def test_tiger_prompt_shots_same_category_na_dropped() -> None:
     prompt = p.build_prompt(bench.samples[2], bench)  # a "math" question with an N/A option
     assert isinstance(prompt, str)
     assert prompt.startswith('The following are multiple choice questions (with answers) about math. Think step by step')
-    assert 'letter choice.\n\n\nQuestion:\nMade-up math validation question 0?' in prompt
+    # initial_prompt.txt ends with three newlines and the official script adds one: four.
+    assert 'letter choice.\n\n\n\nQuestion:\nMade-up math validation question 0?' in prompt
     assert prompt.count("Question:\n") == 6 and "biology" not in prompt.split("\n\n", 1)[1]
     assert "N/A" not in prompt
     assert "Answer: Let's think step by step. Reasoning for math shot 0." in prompt
@@ -240,3 +249,20 @@ def test_protocol_yaml_matches_registry(pid: str) -> None:
 def test_no_stray_protocol_yaml() -> None:
     names = {p.stem for p in (ROOT / "leaderboards" / "protocols").glob("*.yaml")}
     assert names == set(PROTOCOLS)
+
+
+def test_general_reasoner_assistant_cut_before_mcq_extraction() -> None:
+    # A model that writes a dialogue: General-Reasoner keeps only the last "Assistant:" turn.
+    dialogue = "Assistant: I think \\boxed{C}.\nUser: sure?\nAssistant: No, it is \\boxed{B}."
+    assert ex.gr_boxed_letter(dialogue) == "B"
+    assert ex.gr_model_output("User: q\nAssistant: \\boxed{D}") == "\\boxed{D}"
+    chatml = "\\boxed{A}<|im_start|>user\nq<|im_end|><|im_start|>assistant\n\\boxed{E}"
+    assert ex.gr_model_output(chatml).startswith("<|im_start|>assistant") and ex.gr_boxed_letter(chatml) == "E"
+    assert ex.gr_boxed_text("The final pick.\nAssistant: \\boxed{yes}") == "yes"
+
+
+def test_protocol_versions_and_changelog() -> None:
+    pz, mp = get_protocol("pz-0shot-boxed"), get_protocol("mmlu-pro-official")
+    assert pz.version == 2 and pz.versions == (1, 2) and mp.versions == (1, 2)
+    assert get_protocol("supergpqa-official").versions == (1,)
+    assert [c["version"] for c in pz.definition()["changelog"]] == [1, 2]

@@ -27,7 +27,7 @@ def _cfg(model: Path, **kw: object) -> dict:
 def test_record_is_valid_and_labelled(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend) -> None:
     rec = run_eval(_cfg(tiny_model_dir), tmp_path, backend=backend)
     assert validate_record(rec) == []
-    assert rec["id"] == "tiny__gsm8k__pz-0shot-boxed"
+    assert rec["id"] == "tiny__gsm8k__pz-0shot-boxed-v2"
     assert rec["subset"] == {"limit": 6, "label": "first 6 of 1319"}
     assert rec["dataset"]["n_evaluated"] == 6 and rec["dataset"]["n_total"] == 1319
     assert rec["decoding"]["max_new_tokens"] == 4 and rec["config"]["max_new_tokens"] == 4
@@ -126,17 +126,52 @@ def test_mmlu_pro_drops_shots_over_token_budget(tmp_path: Path, tiny_model_dir: 
     bench = load_benchmark("mmlu_pro", fixtures, check_rows=False, allow_hub=False)
     proto = get_protocol("mmlu-pro-official")
     samples = list(bench.samples[:2])
-    full = runner.build_prompts(proto, samples, bench, backend)
+    full = runner.build_prompts(proto, samples, bench, backend, 2048)
     assert full == [proto.build_prompt(s, bench) for s in samples]  # fits 4096 - 2048 tokens
     sizes = [backend.count_tokens(p) for p in full]
     zero_shot = [backend.count_tokens(proto.build_prompt(s, bench, n_shots=0)) for s in samples]
     assert all(z < f for z, f in zip(zero_shot, sizes))
     # Shrink the model length so that only the zero-shot prompt fits the budget.
     monkeypatch.setattr(runner, "MMLU_PRO_MAX_MODEL_LEN", 2048 + max(zero_shot) + 1)
-    cut = runner.build_prompts(proto, samples, bench, backend)
+    cut = runner.build_prompts(proto, samples, bench, backend, 2048)
     assert cut == [proto.build_prompt(s, bench, n_shots=0) for s in samples]
-    cfg = _cfg(tiny_model_dir, benchmarks=["mmlu_pro"], protocol="mmlu-pro-official", limit=2)
+    # The budget follows the run's effective max_new_tokens (a --max-new-tokens override included).
+    roomy = runner.MMLU_PRO_MAX_MODEL_LEN - max(sizes) - 1
+    assert runner.build_prompts(proto, samples, bench, backend, roomy) == full
+    cfg = _cfg(tiny_model_dir, benchmarks=["mmlu_pro"], protocol="mmlu-pro-official", limit=2, max_new_tokens=2048)
     rec = runner.evaluate_benchmark(runner.normalize_config(cfg), "mmlu_pro", backend, tmp_path, loaded=bench)
     assert validate_record(rec) == []
     rows = [json.loads(x) for x in (tmp_path / rec["samples_file"]).read_text().splitlines()]
     assert [r["prompt_hash"] for r in rows] == [gen_cache.prompt_hash(p) for p in cut]
+
+
+def test_subset_seed_is_stratified_seeded_and_recorded(tmp_path: Path, tiny_model_dir: Path,
+                                                      backend: TransformersBackend) -> None:
+    from pretrainzero.eval.benchmarks import Sample
+    from pretrainzero.eval.runner import select_samples
+
+    samples = [Sample(id=f"{c}{i}", question="q", answer="A", category=c)
+               for c, n in (("a", 60), ("b", 30), ("c", 10)) for i in range(n)]
+    picked = select_samples(samples, 10, subset_seed=7)
+    assert [s.category for s in picked].count("a") == 6 and [s.category for s in picked].count("c") == 1
+    # independent of file order; a different seed draws a different sample
+    assert {s.id for s in picked} == {s.id for s in select_samples(list(reversed(samples)), 10, subset_seed=7)}
+    assert {s.id for s in select_samples(samples, 10, subset_seed=8)} != {s.id for s in picked}
+    assert select_samples(samples, 10, None) == samples[:10]
+    rec = run_eval(_cfg(tiny_model_dir, benchmarks=["mmlu"], limit=3, subset_seed=5), tmp_path, backend=backend)
+    assert validate_record(rec) == []
+    assert rec["config"]["subset_seed"] == 5 and rec["subset"]["seed"] == 5
+    assert "stratified by category, seed 5" in rec["subset"]["label"]
+    with pytest.raises(ValueError, match="subset_seed needs limit"):
+        run_eval(_cfg(tiny_model_dir, limit=None, subset_seed=5), tmp_path, backend=backend)
+
+
+def test_allow_partial_file_is_labelled_subset(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBackend) -> None:
+    fixtures = Path(__file__).parent / "fixtures" / "eval"
+    with pytest.raises(Exception, match="official count"):
+        run_eval(_cfg(tiny_model_dir, benchmarks=["math500"], data_dir=str(fixtures)), tmp_path, backend=backend)
+    rec = run_eval(_cfg(tiny_model_dir, benchmarks=["math500"], data_dir=str(fixtures), allow_partial=True),
+                   tmp_path, backend=backend)
+    assert validate_record(rec) == []
+    assert rec["subset"]["label"].startswith("partial/custom file") and rec["config"]["allow_partial"] is True
+    assert rec["id"].endswith("__pz-0shot-boxed-v2")

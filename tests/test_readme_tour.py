@@ -69,7 +69,7 @@ def test_quick_tour_runs(checkout, capsys):
             args[args.index("--model") + 1] = "tiny"
         assert main(args) == 0, shlex.join(argv)
     out = capsys.readouterr().out
-    assert "pretrainzero/wiki-vital-en-MaskedSpan-v0" in out and "PASS" in out
+    assert "pretrainzero/wiki-vital-en-MaskedSpan-v1" in out and "PASS" in out
     assert "agent=oracle  episodes=1000  mean reward 1.0000" in out
     assert (checkout / "runs" / "tiny" / "checkpoints" / "step-000003").is_dir()
     assert (checkout / "models" / "tiny" / "model.safetensors").is_file()

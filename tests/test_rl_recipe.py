@@ -28,6 +28,17 @@ def test_paper_recipe_file_matches_the_paper():
     assert r.lr == 5e-7 and r.algorithm_kwargs == {"eps_low": 0.2, "eps_high": 0.28} and r.steps == 2000
 
 
+@pytest.mark.parametrize("name", ["paper-qwen3-4b", "paper-smollm3-3b"])
+def test_paper_recipes_stop_at_the_chat_templates_end_of_turn(name, tiny):
+    from pretrainzero.engines import end_of_turn_id
+
+    r = load_recipe(AGENTS / f"{name}.yaml")
+    assert r.prompt_form == "chat" and r.dtype == "bfloat16"
+    # Qwen3-Base and SmolLM3-Base use ChatML like the tiny test tokenizer: a turn ends with <|im_end|>
+    _, tok = tiny
+    assert tok.decode([end_of_turn_id(tok)]) == "<|im_end|>" and "<|im_end|>" in r.stop
+
+
 @pytest.mark.parametrize(
     "data, match",
     [

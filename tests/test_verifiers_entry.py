@@ -9,7 +9,7 @@ def test_verifiers_loader_finds_the_top_level_module():
     from verifiers.v1.utils.loaders import taskset_config_type
 
     cfg = taskset_config_type("pretrainzero-vf")(
-        id="pretrainzero-vf", env_id="pretrainzero/wiki-vital-en-MaskedSpan-v0", num_tasks=3
+        id="pretrainzero-vf", env_id="pretrainzero/wiki-vital-en-MaskedSpan-v1", num_tasks=3
     )
     tasks = list(vf.load_taskset(cfg))
     assert len(tasks) == 3

@@ -25,7 +25,7 @@ TEXTS = (
 @pytest.fixture(scope="module")
 def corpus():
     pretrainzero.register_corpus("pz-vftest", source=TEXTS, min_chars=1)
-    yield "pretrainzero/pz-vftest-{}-v0"
+    yield "pretrainzero/pz-vftest-{}-v1"
     unregister_corpus("pz-vftest")
 
 

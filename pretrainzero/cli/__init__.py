@@ -17,7 +17,7 @@ import sys
 
 EPILOG = """quick start:
   pretrainzero list envs                      (also: corpora, benchmarks, protocols, algorithms, recipes)
-  pretrainzero play pretrainzero/wiki-vital-en-MaskedSpan-v0 --agent oracle --show
+  pretrainzero play pretrainzero/wiki-vital-en-MaskedSpan-v1 --agent oracle --show
   pretrainzero train --recipe tiny-test --steps 3 --out runs/tiny
   pretrainzero export runs/tiny --out models/tiny
   pretrainzero eval --model smollm2-135m --benchmarks gsm8k --protocol pz-0shot-boxed --limit 5

@@ -3,6 +3,10 @@
     pretrainzero eval --model smollm2-135m --benchmarks gsm8k,aime25 --protocol pz-0shot-boxed \\
         --limit 50 --max-new-tokens 512 --out runs/eval
 
+`pretrainzero eval audit --benchmarks gsm8k,mmlu [--data-dir D]` checks the grader instead: for
+every item the gold, written as a model would answer, must grade correct and another item's
+answer must grade wrong (self-grade and false-accept rates; exit status 1 when either fails).
+
 An interrupted run resumes from ``<out>/cache/`` (or ``--cache-dir``) without regenerating
 finished samples. Bad input (unknown benchmark or protocol, missing data, bad backend options)
 prints one line and exits with status 2. torch is imported only when a run starts.
@@ -23,11 +27,13 @@ def register(subparsers: Any) -> None:
         "eval", help="evaluate a model on benchmarks under a frozen protocol",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", required=True, help="alias (smollm2-135m), local checkpoint dir, HF id, or the "
+    p.add_argument("action", nargs="?", choices=("run", "audit"), default="run",
+                   help="run (default): evaluate a model; audit: grade every item's own gold and another item's")
+    p.add_argument("--model", default=None, help="alias (smollm2-135m), local checkpoint dir, HF id, or the "
                                                   "served model name for --backend openai")
     p.add_argument("--model-name", default=None, help="display name for the row id (default: derived from --model)")
     p.add_argument("--benchmarks", required=True, help="comma-separated benchmark ids, e.g. gsm8k,mmlu")
-    p.add_argument("--protocol", required=True, help="protocol id, e.g. pz-0shot-boxed")
+    p.add_argument("--protocol", default=None, help="protocol id, e.g. pz-0shot-boxed (audit: default pz-0shot-boxed)")
     p.add_argument("--backend", default="transformers", choices=("transformers", "vllm", "openai"))
     p.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--route", default="auto", choices=("auto", "chat", "completions"),
@@ -36,6 +42,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--concurrency", type=int, default=8, help="parallel requests (openai)")
     p.add_argument("--data-dir", default=None, help="folder with the official benchmark files")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N questions (recorded as a subset)")
+    p.add_argument("--subset-seed", type=int, default=None,
+                   help="with --limit: a seeded, category-stratified sample of N questions instead of the first N")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="accept a benchmark file whose row count is not the official one (a partial or custom "
+                        "file); the record is labelled as a subset")
     p.add_argument("--k", type=int, default=None, help="samples per question (mean@k); default: the protocol's")
     p.add_argument("--max-new-tokens", type=int, default=None,
                    help="override the protocol's budget (recorded as a protocol deviation)")
@@ -54,6 +65,7 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         "model": args.model, "benchmarks": args.benchmarks, "protocol": args.protocol, "backend": args.backend,
         "limit": args.limit, "seed": args.seed, "k": args.k, "max_new_tokens": args.max_new_tokens,
         "batch_size": args.batch_size, "dtype": args.dtype, "data_dir": args.data_dir,
+        "subset_seed": args.subset_seed, "allow_partial": bool(args.allow_partial),
     }
     if args.model_name:
         cfg["model_name"] = args.model_name
@@ -63,9 +75,45 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     return cfg
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from ..eval.audit import audit_benchmark
+    from ..eval.benchmarks import BenchmarkDataError, get_spec, load_benchmark
+    from ..eval.grade import GraderUnavailable
+    from ..eval.protocols import get_protocol
+
+    try:
+        protocol = get_protocol(args.protocol or "pz-0shot-boxed")
+        names = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
+        for name in names:
+            if not protocol.supports(name):
+                get_spec(name)  # an unknown name gets its own message first
+                raise ValueError(f"protocol {protocol.id!r} does not cover benchmark {name!r}")
+        reports = [audit_benchmark(load_benchmark(n, args.data_dir, check_rows=not args.allow_partial), protocol,
+                                   limit=args.limit) for n in names]
+    except (BenchmarkDataError, GraderUnavailable, ValueError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    for rep in reports:
+        print(rep.summary())
+        for failure in rep.failures:
+            print(f"  FAIL {failure.line()}")
+    return 0 if all(r.ok for r in reports) else 1
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.action == "audit":
+        return _audit(args)
+    missing = [flag for flag, value in (("--model", args.model), ("--protocol", args.protocol)) if not value]
+    if missing:
+        print(f"error: eval needs {' and '.join(missing)} (or `pretrainzero eval audit --benchmarks ...`)",
+              file=sys.stderr)
+        return 2
     from ..eval.backends import BackendUnavailable
     from ..eval.benchmarks import BenchmarkDataError
+    from ..eval.grade import GraderUnavailable
     from ..eval.runner import run_evals
 
     check_folder_arg(args.out, "--out")
@@ -84,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             _config(args), args.out, cache_dir=args.cache_dir, progress=not args.no_progress, log=log,
             backend_options={"api_key_env": args.api_key_env, "concurrency": args.concurrency},
         )
-    except (BenchmarkDataError, BackendUnavailable, ValueError, FileNotFoundError) as exc:
+    except (BenchmarkDataError, BackendUnavailable, GraderUnavailable, ValueError, FileNotFoundError) as exc:
         # One line: the first line of the message carries the what, the rest is the how-to-fix.
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -3,7 +3,7 @@
     pretrainzero export runs/tiny --out models/tiny            # run folder -> plain HF model folder
     pretrainzero export runs/tiny/checkpoints/step-000003 --out models/tiny-3
     pretrainzero export runs/tiny --out models/tiny --push-to-hub me/tiny-pz
-    pretrainzero export pretrainzero/wiki-vital-en-MaskedSpan-v0 --n 1000 --out prompts.jsonl
+    pretrainzero export pretrainzero/wiki-vital-en-MaskedSpan-v1 --n 1000 --out prompts.jsonl
 
 A run folder (or one checkpoint folder) becomes a model folder with config, tokenizer and
 safetensors weights only, loadable by ``transformers.AutoModelForCausalLM.from_pretrained``; the
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"pushed: {push_to_hub(done.out, args.push_to_hub, private=args.private)}")
         return 0
     import pretrainzero  # noqa: F401  (registers env ids)
+
     from ..envs.registration import UnknownEnvError, resolve_env_id
 
     try:
@@ -57,25 +57,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(
             f"export: {args.target!r} is neither an existing run/checkpoint folder nor a registered env id ({exc})"
         ) from None
-    export_prompts = _prompt_exporter()
-    if export_prompts is None:
-        raise UserError(
-            f"export {env_id}: exporting prompts needs pretrainzero.openrlhf.export_prompts, which this install lacks"
-        )
+    from ..openrlhf import export_prompts
+
     path = export_prompts(env_id, args.n, args.out, seed=args.seed)
     print(f"wrote {args.n} episodes of {env_id} -> {path}")
     return 0
 
-
-def _prompt_exporter() -> Any:
-    """``pretrainzero.openrlhf.export_prompts`` (or its ``.export`` module's), if installed."""
-    import importlib
-
-    for module in ("pretrainzero.openrlhf", "pretrainzero.openrlhf.export"):
-        try:
-            found = getattr(importlib.import_module(module), "export_prompts", None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    return None

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "play", help="play an env with the oracle or random agent", description=__doc__
     )
-    parser.add_argument("env_id", help="e.g. pretrainzero/wiki-vital-en-MaskedSpan-v0")
+    parser.add_argument("env_id", help="e.g. pretrainzero/wiki-vital-en-MaskedSpan-v1")
     parser.add_argument("--agent", choices=("oracle", "random"), default="oracle")
     parser.add_argument("-n", "--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)

@@ -11,7 +11,7 @@ Folders loaded at ``import pretrainzero``: the repository's ``envs/`` (built-ins
 writes by default), then every folder in ``PRETRAINZERO_ENV_PATH`` (``os.pathsep``-separated).
 Loading parses YAML only. A later definition of a name replaces an earlier one, except that a
 built-in name is only replaced when asked (``replace=True``, ``replace: true`` in YAML,
-``corpus add --replace``): a typo must not silently change the data behind a ``-v0`` id.
+``corpus add --replace``): a typo must not silently change the data behind a ``-vN`` id.
 
 The registry knows nothing of Gymnasium: the env layer observes it (:func:`add_listener`) and
 registers ids for every corpus, so registration flows one way, corpus -> envs.

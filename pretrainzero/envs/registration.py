@@ -2,7 +2,9 @@
 
 ``N = ENV_VERSION + corpus spec version``: bump :data:`ENV_VERSION` whenever masking, prompts or
 scoring change, so results under one id stay comparable. Registering reads no data; an env loads
-its corpus on the first ``reset``.
+its corpus on the first ``reset``. History: v1 — a truncated final ``\boxed{``/``\mask{`` is a
+missing answer (no fallback to an earlier complete one); the ``gaussian`` generator shape is SPICE's
+(a Gaussian of p(1 - p) around 0.25).
 
 The env layer observes the corpus registry (``envs/__init__`` installs :func:`register_corpus_envs`
 as a listener), so the corpus layer never imports this one. Each id's kwargs carry the full
@@ -22,7 +24,7 @@ import gymnasium
 from ..corpus.spec import CorpusSpec
 
 NAMESPACE = "pretrainzero"
-ENV_VERSION = 0
+ENV_VERSION = 1
 
 
 @dataclass(frozen=True)

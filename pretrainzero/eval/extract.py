@@ -1,6 +1,6 @@
 r"""Answer extractors, one pure function per published extractor, each named and versioned.
 
-* ``gr_boxed_letter`` — General-Reasoner MCQ: last ``\boxed{}`` (else last ``Final Answer:``/
+* ``gr_boxed_letter`` — General-Reasoner MCQ (v2: with its ``Assistant:`` cut): last ``\boxed{}`` (else last ``Final Answer:``/
   ``The answer is:`` line), then a letter. Deviation, documented in the protocol YAML: a leading
   standalone letter (``B. Acid``, ``(B)``, ``\text{B}``) wins before General-Reasoner's A→J
   substring scan, which would read ``\boxed{B. Acid}`` as "A".
@@ -37,11 +37,25 @@ _LEADING_LETTER = re.compile(
 )
 
 
-def gr_solution(response: str) -> str | None:
-    r"""General-Reasoner's ``extract_solution``: cut at stop words, last ``\boxed{}``, else last
-    ``Final Answer:...\n`` / ``The answer is:...\n`` (a line that is never terminated does not count).
+def gr_model_output(response: str) -> str:
+    """General-Reasoner's cut before extraction: a response that contains ``<|im_start|>user`` keeps
+    the text from its first ``<|im_start|>assistant``; else one that contains ``Assistant:`` keeps
+    the text after the last ``Assistant:`` (a model that writes a dialogue answers in its last turn).
     """
-    text = response
+    if "<|im_start|>user" in response:
+        head, sep, tail = response.partition("<|im_start|>assistant")
+        return sep + tail if sep else response
+    if "Assistant:" in response:
+        return response.split("Assistant:")[-1].strip()
+    return response
+
+
+def gr_solution(response: str) -> str | None:
+    r"""General-Reasoner's ``extract_solution``: the :func:`gr_model_output` cut, cut at stop words,
+    last ``\boxed{}``, else last ``Final Answer:...\n`` / ``The answer is:...\n`` (a line that is
+    never terminated does not count).
+    """
+    text = gr_model_output(response)
     for stop in _GR_STOP_WORDS:
         if stop in text:
             text = text.split(stop)[0].strip()

@@ -14,18 +14,27 @@ round trip, not a process start) and replaced after a kill.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import multiprocessing as mp
 import os
 import re
 import threading
+import time
 from typing import Any
 from collections.abc import Callable, Sequence
 from multiprocessing.pool import Pool
 
 GRADER_ID = "math-verify"
-GRADER_VERSION = 1
+GRADER_VERSION = 2
 # Allowance for a fresh worker to start and import math_verify/sympy (seconds, loaded CPUs).
 _STARTUP_ALLOWANCE_S = 120.0
+# Two plain numbers whose relative difference exceeds this are different answers, whatever
+# Math-Verify says (it rounds to 6 decimal places, so 6.6e-34 and 1.38e-23 both round to 0).
+NUMBER_REL_TOL = 1e-6
+
+
+class GraderUnavailable(RuntimeError):
+    """The math grader cannot run (Math-Verify missing, or its worker processes die on start-up)."""
 
 
 def _as_latex_target(text: str) -> str:
@@ -36,35 +45,82 @@ def _as_latex_target(text: str) -> str:
     return "\\boxed{" + text + "}"
 
 
-_NUMBER_THEN_WORDS = re.compile(r"^\s*(-?[\d.,]+(?:/\d+)?)\s+[A-Za-z][A-Za-z .]*$")
+# A number in e-notation standing alone (not part of a word, a command or a longer number).
+_E_NOTATION = re.compile(r"(?<![\w.\\^_])(\d+(?:\.\d*)?|\.\d+)[eE]([+-]?\d+)(?![\w.])")
+# A number followed by plain words, the first of at least two letters ("18 dollars", "5 cm"); a
+# single letter is a variable ("3 n") and stays.
+_NUMBER_THEN_WORDS = re.compile(r"^\s*(-?[\d.,]+(?:/\d+)?)\s+[A-Za-z]{2,}[A-Za-z .]*$")
 
 
-def clean_prediction(pred: str) -> str:
-    r"""Light, documented clean-up of an extracted answer before Math-Verify (grader v1).
+def normalize_answer(text: str) -> str:
+    r"""The one normalisation applied to gold and prediction alike before grading (grader v2).
 
-    Drops escaped dollar signs (``\$18``), unpaired ``$`` (``$18`` from "the answer is $18."), and
-    trailing plain-word units after a number (``18 dollars``) — the cases where Qwen-Math's
-    ``strip_string`` and Math-Verify disagree on otherwise-correct answers. LaTeX ``\text{}`` units
-    are left to Math-Verify, which already ignores them.
+    * ``\$`` (a currency sign) and ``$`` (math delimiters: OlympiadBench joins multi-answers
+      with ``$,$``) are dropped: ``\$32,\!348`` -> ``32,\!348``, ``x=3$, $x=-3`` -> ``x=3, x=-3``.
+    * e-notation becomes LaTeX: ``4.5e33`` -> ``4.5\times 10^{33}`` (Math-Verify reads the ``e``
+      of ``4.5e33`` as Euler's number, so it never equals ``4.5 \times 10^{33}``).
+    * trailing plain-word units after a number are dropped (``18 dollars`` -> ``18``); a single
+      letter is kept, it is a variable (``3 n``). ``\text{}`` units are left to Math-Verify.
     """
-    text = pred.replace("\\$", "").strip()
-    if text.count("$") % 2 == 1:
-        text = text.replace("$", "").strip()
+    text = text.replace("\\$", "").replace("$", "").strip()
+    text = _E_NOTATION.sub(lambda m: f"{m.group(1)}\\times 10^{{{int(m.group(2))}}}", text)
     m = _NUMBER_THEN_WORDS.match(text)
     if m:
         text = m.group(1)
-    return text
+    return text.strip()
+
+
+_UNIT_TAIL = re.compile(r"(?:\s|~|\\[,;! ])*\\(?:text|mathrm|mbox|rm)\s*\{[^{}]*\}\s*$")
+_PLAIN_NUMBER = re.compile(
+    r"^(-?(?:\d+(?:\.\d*)?|\.\d+))(?:(?:\\times|\\cdot)10\^(?:\{(-?\d+)\}|(-?\d)))?$"
+)
+
+
+def plain_number(text: str) -> float | None:
+    r"""The value of a normalised answer that is just a number (``0.5``, ``32,348``,
+    ``4.5\times 10^{33}``, ``3 \text{ m}``), else ``None``. Only used to veto false matches."""
+    t = _UNIT_TAIL.sub("", text)
+    t = re.sub(r"\\[,;! ]|\{,\}|\s", lambda m: "," if m.group(0) == "{,}" else "", t)
+    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d*)?", t):
+        t = t.replace(",", "")
+    m = _PLAIN_NUMBER.match(t)
+    if not m:
+        return None
+    exp = m.group(2) or m.group(3)
+    try:
+        return float(m.group(1)) * (10.0 ** int(exp) if exp else 1.0)
+    except OverflowError:
+        return None
+
+
+def numbers_differ(gold: str, pred: str) -> bool:
+    """True when both normalised answers are plain numbers whose relative difference exceeds
+    :data:`NUMBER_REL_TOL` (a veto: it can only turn Math-Verify's "equal" into "wrong")."""
+    g, p = plain_number(gold), plain_number(pred)
+    if g is None or p is None:
+        return False
+    return abs(g - p) > NUMBER_REL_TOL * max(abs(g), abs(p))
 
 
 def _verify_in_process(pred: str, gold: str, timeout_s: float) -> bool:
-    """Math-Verify verdict, gold parsed first (``verify`` is asymmetric). Runs inside a worker."""
+    """Math-Verify verdict on normalised answers, gold parsed first (``verify`` is asymmetric).
+
+    Identical normalised strings are equal without parsing; two plain numbers that differ
+    relatively by more than :data:`NUMBER_REL_TOL` are different. Runs inside a worker.
+    """
     from math_verify import parse, verify
 
+    gold, pred = normalize_answer(gold), normalize_answer(pred)
+    if not gold or not pred:
+        return False
+    if gold == pred:
+        return True
+    if numbers_differ(gold, pred):
+        return False
     seconds = max(1, int(round(timeout_s)))
     gold_parsed = parse(_as_latex_target(gold), parsing_timeout=seconds)
     if not gold_parsed:
         gold_parsed = parse(gold, parsing_timeout=seconds)
-    pred = clean_prediction(pred)
     pred_parsed = parse(_as_latex_target(pred), parsing_timeout=seconds)
     if not pred_parsed:
         pred_parsed = parse(pred, parsing_timeout=seconds)
@@ -85,6 +141,42 @@ def _worker_grade(pred: str, gold: str, timeout_s: float) -> bool:
         return False
 
 
+def _ping() -> bool:
+    return True
+
+
+def _start_pool(workers: int) -> Pool:
+    """A spawn-context pool whose workers are proven alive (one answered a ping).
+
+    ``multiprocessing.Pool`` silently replaces workers that die while starting, so without this
+    check a pool that can never start (Math-Verify not installed, a script without an ``if
+    __name__ == "__main__":`` guard) would turn every math answer into a timeout, i.e. wrong.
+    """
+    if importlib.util.find_spec("math_verify") is None:
+        raise GraderUnavailable("math grader: the math_verify package is not installed "
+                                "(pip install 'math-verify[antlr4_13_2]', or pip install -e '.[eval]')")
+    # spawn, not fork: the parent may hold torch/tokenizer threads that fork would deadlock.
+    pool = mp.get_context("spawn").Pool(workers, initializer=_worker_init)
+    first = list(getattr(pool, "_pool", []))  # the workers started now; the pool replaces dead ones
+    ping = pool.apply_async(_ping)
+    deadline = time.monotonic() + _STARTUP_ALLOWANCE_S
+    while not ping.ready():
+        dead = [w.exitcode for w in first if w.exitcode not in (None, 0)]
+        if dead or time.monotonic() > deadline:
+            pool.terminate()
+            pool.join()
+            why = (f"exited during start-up (exit code {dead[0]})" if dead
+                   else f"did not answer within {_STARTUP_ALLOWANCE_S:.0f} s")
+            raise GraderUnavailable(
+                f"math grader worker processes {why}, so no math answer could be graded; the run stops "
+                "instead of scoring every item wrong. The workers' own error is printed above. From a "
+                "script, call the evaluation under `if __name__ == '__main__':` (workers are spawned and "
+                "re-import the main module)."
+            )
+        time.sleep(0.05)
+    return pool
+
+
 class _GraderPool:
     """One lazily created spawn-context pool, recreated after a kill or a size change."""
 
@@ -100,8 +192,7 @@ class _GraderPool:
             workers = self._workers if self._pool is not None else _default_workers()
         if self._pool is None or workers != self._workers:
             self.close()
-            # spawn, not fork: the parent may hold torch/tokenizer threads that fork would deadlock.
-            self._pool = mp.get_context("spawn").Pool(workers, initializer=_worker_init)
+            self._pool = _start_pool(workers)
             self._workers = workers
             self._fresh = True
         fresh, self._fresh = self._fresh, False

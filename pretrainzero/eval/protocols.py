@@ -77,6 +77,18 @@ class Protocol:
     default_decoding: Decoding
     decoding_overrides: tuple[tuple[str, Decoding], ...] = ()
     no_match: str = "wrong"  # "wrong" | "random-letter"
+    # (version, what changed) for every version; a record of any listed version stays valid.
+    changelog: tuple[tuple[int, str], ...] = ((1, "first version"),)
+
+    @property
+    def versions(self) -> tuple[int, ...]:
+        """Every version this protocol has had (records of each stay valid under theirs)."""
+        return tuple(v for v, _ in self.changelog)
+
+    def model_response(self, answer: str) -> str:
+        r"""A response of a model that follows this protocol's instruction and answers ``answer``
+        (the grader audit feeds it through :meth:`extract` and :meth:`score`)."""
+        return f"Let me work through it step by step. So the final answer is $\\boxed{{{answer}}}$."
 
     def supports(self, benchmark: str) -> bool:
         return benchmark in self.benchmarks
@@ -150,6 +162,7 @@ class Protocol:
                 if self.no_match == "random-letter" else None,
                 "reported": "miss rate, and accuracy both with the fallback and with misses counted wrong",
             },
+            "changelog": [{"version": v, "change": c} for v, c in self.changelog],
         }
 
 
@@ -159,6 +172,11 @@ GR_MCQ_TEMPLATE = (
     "{question}\nOptions are:\n{options}\n\nPlease reason step by step, and put your final answer option within "
     "\\boxed{{}}. Only put the letter in the box, e.g. \\boxed{{A}}. There is only one correct answer."
 )
+# General-Reasoner's eval_mmlupro.py (chat-template branch) says "option letter"; its SuperGPQA
+# script says "letter". MMLU and GPQA-Diamond are not in General-Reasoner and keep "letter".
+GR_MCQ_TEMPLATES: dict[str, str] = {
+    "mmlu_pro": GR_MCQ_TEMPLATE.replace("Only put the letter", "Only put the option letter"),
+}
 GR_MCQ_OPTION = "({letter}): {option}\n"
 GR_MATH_SYSTEM = "You are a helpful assistant."
 GR_MATH_TEMPLATE = "{question}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
@@ -178,7 +196,8 @@ class BoxedZeroShot(Protocol):
         self._require(bench.spec.name)
         if sample.choices is not None:
             options = "".join(GR_MCQ_OPTION.format(letter=ex.LETTERS[i], option=o) for i, o in enumerate(sample.choices))
-            return [{"role": "user", "content": GR_MCQ_TEMPLATE.format(question=sample.question, options=options)}]
+            template = GR_MCQ_TEMPLATES.get(bench.spec.name, GR_MCQ_TEMPLATE)
+            return [{"role": "user", "content": template.format(question=sample.question, options=options)}]
         if self._is_bbeh(sample):
             return [{"role": "user", "content": GR_BBEH_TEMPLATE.format(question=sample.question)}]
         return [
@@ -197,7 +216,11 @@ class BoxedZeroShot(Protocol):
         d = super().definition()
         d["prompts"] = {
             "mcq": {"messages": [{"role": "user", "content": GR_MCQ_TEMPLATE}], "option_line": GR_MCQ_OPTION,
-                    "benchmarks": list(_MCQ_BENCHES), "drop_na_options": False, "sha256": _sha(GR_MCQ_TEMPLATE + GR_MCQ_OPTION)},
+                    "benchmarks": [b for b in _MCQ_BENCHES if b not in GR_MCQ_TEMPLATES], "drop_na_options": False,
+                    "sha256": _sha(GR_MCQ_TEMPLATE + GR_MCQ_OPTION)},
+            **{f"mcq_{b}": {"messages": [{"role": "user", "content": t}], "option_line": GR_MCQ_OPTION, "benchmarks": [b],
+                            "drop_na_options": False, "sha256": _sha(t + GR_MCQ_OPTION)}
+               for b, t in GR_MCQ_TEMPLATES.items()},
             "math": {"messages": [{"role": "system", "content": GR_MATH_SYSTEM}, {"role": "user", "content": GR_MATH_TEMPLATE}],
                      "benchmarks": list(_MATH_BENCHES), "sha256": _sha(GR_MATH_SYSTEM + GR_MATH_TEMPLATE)},
             "bbeh": {"messages": [{"role": "user", "content": GR_BBEH_TEMPLATE}], "benchmarks": ["bbeh"],
@@ -205,28 +228,38 @@ class BoxedZeroShot(Protocol):
                      "note": "wording from a General-Reasoner eval_bbeh reimplementation; unverified against the original"},
         }
         d["extraction"] = {
-            "mcq": {"id": "gr_boxed_letter", "version": 1,
-                    "rule": "strip <think>; cut at </s>, <|im_end|>, <|endoftext|>; last \\boxed{} (nested braces) else last "
+            "mcq": {"id": "gr_boxed_letter", "version": 2,
+                    "rule": "strip <think>; General-Reasoner's cut (a response containing '<|im_start|>user' keeps the text "
+                            "from its first '<|im_start|>assistant', else one containing 'Assistant:' keeps the text after "
+                            "the last 'Assistant:'); cut at </s>, <|im_end|>, <|endoftext|>; last \\boxed{} (nested braces) else last "
                             "'Final Answer:...\\n' else last 'The answer is:...\\n'; a leading standalone letter A-J wins, "
                             "else the first of A..J occurring in the text (General-Reasoner's scan)",
                     "deviation": "General-Reasoner has no leading-letter rule, so it reads \\boxed{B. Acid} as A"},
             "math": {"id": "qwen_math_answer", "version": 1,
                      "rule": "strip <think>; Minerva 'final answer is $X$. I hope' > last \\boxed{} > 'he answer is' > "
                              "'final answer is' > last number; an unclosed \\boxed is a miss"},
-            "bbeh": {"id": "gr_boxed_text", "version": 1, "rule": "last \\boxed{} else last 'Final Answer:' line"},
+            "bbeh": {"id": "gr_boxed_text", "version": 2,
+                     "rule": "General-Reasoner's 'Assistant:' cut (as for mcq), then last \\boxed{} else last 'Final Answer:' line"},
         }
         d["grading"] = {
             "mcq": "extracted letter == gold letter",
             "math": {"id": GRADER_ID, "version": GRADER_VERSION,
-                     "rule": "math_verify.verify(parse(gold), parse(pred)) with gold first, bare answers wrapped in "
-                             "\\boxed{}; pred cleaned first (grade.clean_prediction: drop \\$, unpaired $, trailing "
-                             "plain-word units); process pool, 5 s parse/verify timeouts, hard wall-clock kill; "
-                             "hang/crash = wrong",
+                     "rule": "gold and prediction get the same normalisation (grade.normalize_answer: drop \\$ and $, "
+                             "e-notation 4.5e33 -> 4.5\\times 10^{33}, drop trailing plain-word units of 2+ letters after "
+                             "a number, a single letter is a variable); identical normalised strings are equal; two plain "
+                             "numbers differing relatively by more than 1e-6 are different; otherwise "
+                             "math_verify.verify(parse(gold), parse(pred)) with gold first, bare answers wrapped in "
+                             "\\boxed{}; process pool, 5 s parse/verify timeouts, hard wall-clock kill; hang/crash of "
+                             "one item = wrong; workers that cannot start stop the run",
                      "note": "the paper used the Qwen2.5-Math grader; Math-Verify agrees on most items but not all"},
             "bbeh": {"id": "bbeh_fuzzy_match", "version": 1, "rule": "google-deepmind/bbeh evaluate.py preprocessing + fuzzy_match"},
         }
         d["aggregation"] = {"per_benchmark": "micro mean over questions of mean@k", "math_avg": "see aggregate.MATH_AVG",
-                            "overall_avg": "see aggregate.OVERALL"}
+                            "overall_avg": "see aggregate.OVERALL",
+                            "bbeh": "score = micro average over all items (what the paper and General-Reasoner report); "
+                                    "also recorded: metrics.harmonic_mean = BBEH's official headline, the harmonic mean "
+                                    "over the 23 tasks of per-task accuracy in percent, each +1 before and -1 after (the "
+                                    "BBEH paper's guard against a 0 task), as a fraction"}
         d["deviations"] = [
             "General-Reasoner's fallback letter is random.choice over A-J, unseeded; here it is seeded per sample and "
             "drawn over the item's own options",
@@ -240,10 +273,10 @@ class BoxedZeroShot(Protocol):
 
 # --------------------------------------------------------------------------- mmlu-pro-official
 
-# cot_prompt_lib/initial_prompt.txt ends in a blank line and the script appends "\n": three newlines
-# before the first "Question:" (as in prompts dumped from the official script).
+# cot_prompt_lib/initial_prompt.txt ends with three newlines and evaluate_from_local.py appends one
+# more: four newlines before the first "Question:" (v1 had three).
 TIGER_HEADER = ('The following are multiple choice questions (with answers) about {category}. Think step by step and '
-                'then finish your answer with "the answer is (X)" where X is the correct letter choice.\n\n\n')
+                'then finish your answer with "the answer is (X)" where X is the correct letter choice.\n\n\n\n')
 TIGER_QUESTION = "Question:\n{question}\nOptions:\n{options}"
 TIGER_OPTION = "{letter}. {option}\n"
 TIGER_COT_PREFIX_IN = "A: Let's think step by step."
@@ -287,6 +320,9 @@ class TigerMMLUPro(Protocol):
 
     def extract(self, response: str, sample: Sample) -> str | None:
         return ex.tiger_mmlu_pro(response)[0]
+
+    def model_response(self, answer: str) -> str:
+        return f" Let's think step by step. Putting it together, the answer is ({answer})."
 
     def _n_options(self, sample: Sample) -> int:
         return len(_drop_na(sample.choices or ()))  # random.randint(0, len(options) - 1) after N/A removal
@@ -386,6 +422,9 @@ class SuperGPQAOfficial(Protocol):
     def extract(self, response: str, sample: Sample) -> str | None:
         return ex.supergpqa_letter(response, sample.choices or (), five_shot=self.five_shot)
 
+    def model_response(self, answer: str) -> str:
+        return f"Let's think step by step. Putting it together.\nAnswer: {answer}"
+
     def definition(self) -> dict[str, Any]:
         d = super().definition()
         template = SG_FIVE_SHOT if self.five_shot else SG_ZERO_SHOT
@@ -416,7 +455,13 @@ PROTOCOLS: dict[str, Protocol] = {
     p.id: p
     for p in (
         BoxedZeroShot(
-            id="pz-0shot-boxed", version=1,
+            id="pz-0shot-boxed", version=2,
+            changelog=((1, "first version"),
+                       (2, "math grader v2: the same normalisation for gold and prediction (currency \\$ and $ "
+                           "delimiters dropped, e-notation read as x 10^n, single-letter variables no longer stripped "
+                           "as units), plain numbers compared relatively; MMLU-Pro prompt says 'option letter' as "
+                           "General-Reasoner's; General-Reasoner's 'Assistant:' cut before MCQ/BBEH extraction; BBEH "
+                           "harmonic mean recorded")),
             description="PretrainZero / General-Reasoner zero-shot boxed evaluation (chat template, greedy, 8192 new "
                         "tokens; AMC23 and AIME as mean@32 at temperature 1)",
             benchmarks=(*_MCQ_BENCHES, "bbeh", *_MATH_BENCHES),
@@ -425,7 +470,9 @@ PROTOCOLS: dict[str, Protocol] = {
             no_match="random-letter",
         ),
         TigerMMLUPro(
-            id="mmlu-pro-official", version=1,
+            id="mmlu-pro-official", version=2,
+            changelog=((1, "first version"),
+                       (2, "four newlines after the header, as the official script produces (v1 had three)")),
             description="TIGER-Lab MMLU-Pro 5-shot CoT (evaluate_from_local.py)",
             benchmarks=("mmlu_pro",), chat_template=False,
             default_decoding=Decoding(temperature=0.0, top_p=1.0, max_new_tokens=2048, k=1, seed=12345,

@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from ..record import SCHEMA_VERSION
+
 RESTRICTED: frozenset[str] = frozenset({"gpqa_diamond"})
 
 

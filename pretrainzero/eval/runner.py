@@ -15,26 +15,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..progress import Progress
+from ..record import row_id
 from . import cache as gen_cache
 from .backends import BACKENDS, Backend, BackendConfig, GenParams, make_backend
-from .benchmarks import LoadedBenchmark, load_benchmark
+from .aggregate import bbeh_harmonic_mean
+from .benchmarks import LoadedBenchmark, Sample, load_benchmark
 from .protocols import Decoding, Protocol, get_protocol
 from .results import RESTRICTED, SampleRow, build_record, compute_metrics, make_row, write_results
 
 CONFIG_KEYS: tuple[str, ...] = (
     "model", "model_name", "benchmarks", "protocol", "backend", "limit", "seed", "k", "max_new_tokens",
-    "batch_size", "dtype", "data_dir", "base_url", "route",
+    "batch_size", "dtype", "data_dir", "base_url", "route", "subset_seed", "allow_partial",
 )
 DEFAULTS: dict[str, Any] = {
     "model_name": None, "backend": "transformers", "limit": None, "seed": None, "k": None,
     "max_new_tokens": None, "batch_size": 32, "dtype": "float32", "data_dir": None, "base_url": None,
-    "route": "auto",
+    "route": "auto", "subset_seed": None, "allow_partial": False,
 }
 # Derived fields a stored config may carry; recomputed on every run, never taken as input.
 DERIVED_KEYS: tuple[str, ...] = ("protocol_deviations",)
@@ -61,6 +63,13 @@ def normalize_config(config: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("limit", "k", "max_new_tokens", "batch_size"):
         if cfg[key] is not None and (not isinstance(cfg[key], int) or cfg[key] < 1):
             raise ValueError(f"{key} must be a positive integer, got {cfg[key]!r}")
+    if cfg["subset_seed"] is not None:
+        if not isinstance(cfg["subset_seed"], int) or isinstance(cfg["subset_seed"], bool):
+            raise ValueError(f"subset_seed must be an integer, got {cfg['subset_seed']!r}")
+        if cfg["limit"] is None:
+            raise ValueError("subset_seed needs limit (it draws a seeded, category-stratified sample of limit questions)")
+    if not isinstance(cfg["allow_partial"], bool):
+        raise ValueError(f"allow_partial must be true or false, got {cfg['allow_partial']!r}")
     return cfg
 
 
@@ -104,15 +113,17 @@ def generation_seed(run_seed: int, sample_id: str, k_index: int) -> int:
 MMLU_PRO_MAX_MODEL_LEN = 4096
 
 
-def build_prompts(protocol: Protocol, samples: list[Any], bench: LoadedBenchmark, backend: Backend) -> list[Any]:
+def build_prompts(protocol: Protocol, samples: list[Any], bench: LoadedBenchmark, backend: Backend,
+                  max_new_tokens: int) -> list[Any]:
     """Prompts of ``samples``; for few-shot protocols with a token budget, shots are dropped one at
-    a time while the prompt is too long (needs a backend that can count tokens)."""
+    a time while the prompt has ``>= 4096 - max_new_tokens`` tokens (``max_new_tokens``: the run's
+    effective budget, override included; needs a backend that can count tokens)."""
     prompts = [protocol.build_prompt(s, bench) for s in samples]
     count = getattr(backend, "count_tokens", None)
     n_shots = getattr(protocol, "n_shots", None)
-    if protocol.id != "mmlu-pro-official" or count is None or n_shots is None:
+    if count is None or n_shots is None:
         return prompts
-    budget = MMLU_PRO_MAX_MODEL_LEN - protocol.decoding(bench.name).max_new_tokens
+    budget = MMLU_PRO_MAX_MODEL_LEN - max_new_tokens
     for i, s in enumerate(samples):
         n = n_shots
         while n > 0 and count(prompts[i]) >= budget:
@@ -121,9 +132,39 @@ def build_prompts(protocol: Protocol, samples: list[Any], bench: LoadedBenchmark
     return prompts
 
 
-def _subset(n_eval: int, n_total: int, limit: int | None) -> dict[str, Any] | None:
+def select_samples(samples: Sequence[Sample], limit: int | None, subset_seed: int | None) -> list[Sample]:
+    """The questions a run evaluates: all; the first ``limit``; or, with ``subset_seed``, a seeded
+    category-stratified sample of ``limit`` (each category gets its share, largest remainders
+    first; within a category the order is a sha256 of seed and sample id), kept in file order."""
+    if limit is None or limit >= len(samples):
+        return list(samples)
+    if subset_seed is None:
+        return list(samples[:limit])
+    by_cat: dict[str, list[int]] = {}
+    for i, s in enumerate(samples):
+        by_cat.setdefault(s.category or "", []).append(i)
+    n = len(samples)
+    quotas = {c: limit * len(ix) / n for c, ix in by_cat.items()}
+    take = {c: int(q) for c, q in quotas.items()}
+    for c in sorted(quotas, key=lambda c: (-(quotas[c] - take[c]), c))[: limit - sum(take.values())]:
+        take[c] += 1
+
+    def rank(i: int) -> str:
+        return hashlib.sha256(f"{subset_seed}|{samples[i].id}".encode()).hexdigest()
+
+    chosen = sorted(i for c, ix in by_cat.items() for i in sorted(ix, key=rank)[: take[c]])
+    return [samples[i] for i in chosen]
+
+
+def _subset(n_eval: int, n_total: int, limit: int | None, subset_seed: int | None,
+            partial_file: bool) -> dict[str, Any] | None:
+    if partial_file:
+        return {"limit": n_eval, "label": f"partial/custom file ({n_eval} questions; official count differs)"}
     if limit is None or n_eval >= n_total:
         return None
+    if subset_seed is not None:
+        return {"limit": int(limit), "label": f"{n_eval} of {n_total}, stratified by category, seed {subset_seed}",
+                "seed": int(subset_seed)}
     return {"limit": int(limit), "label": f"first {n_eval} of {n_total}"}
 
 
@@ -141,20 +182,19 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
                        loaded: LoadedBenchmark | None = None, chunk: int | None = None,
                        log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Evaluate one benchmark with a ready backend; writes and returns its record."""
-    from ..leaderboard.schema import row_id
-
     protocol = get_protocol(cfg["protocol"])
     if not protocol.supports(benchmark):
         raise ValueError(f"protocol {protocol.id!r} does not cover benchmark {benchmark!r} "
                          f"(it covers {', '.join(protocol.benchmarks)})")
-    bench = loaded if loaded is not None else load_benchmark(benchmark, cfg.get("data_dir"))
-    samples = list(bench.samples[: cfg["limit"]] if cfg.get("limit") else bench.samples)
+    bench = loaded if loaded is not None else load_benchmark(benchmark, cfg.get("data_dir"),
+                                                             check_rows=not cfg.get("allow_partial"))
+    samples = select_samples(bench.samples, cfg.get("limit"), cfg.get("subset_seed"))
     decoding, deviations = effective_decoding(protocol, benchmark, cfg)
     name = model_display_name(cfg)
-    rid = row_id(name, benchmark, protocol.id)
+    rid = row_id(name, benchmark, protocol.id, protocol.version)
     info = backend.model_info()
 
-    prompts = build_prompts(protocol, samples, bench, backend)
+    prompts = build_prompts(protocol, samples, bench, backend, decoding.max_new_tokens)
     hashes = [gen_cache.prompt_hash(p) for p in prompts]
     prompt_texts = [json.dumps(p) for p in prompts]
     dec_key = {"temperature": decoding.temperature, "top_p": decoding.top_p,
@@ -202,6 +242,8 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         for (i, j, _), r, ex, (sc, miss) in zip(items, responses, extracted, verdicts)
     ]
     metrics, per_category = compute_metrics(rows)
+    if benchmark == "bbeh":
+        metrics["harmonic_mean"] = bbeh_harmonic_mean({c: v["score"] for c, v in per_category.items()})
 
     config = {key: cfg.get(key) for key in CONFIG_KEYS if key not in ("benchmarks",)}
     config["benchmarks"] = [benchmark]
@@ -213,6 +255,9 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
     if cfg["backend"] != "openai":
         config.pop("base_url")
         config.pop("route")
+    for key in ("subset_seed", "allow_partial"):  # recorded only when used
+        if not config.get(key):
+            config.pop(key)
     config["protocol_deviations"] = deviations
     notes_parts = []
     if deviations:
@@ -222,7 +267,8 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         row_id=rid,
         model={"name": name, "source": str(cfg["model"]), "sha256": info.get("sha256")},
         benchmark=benchmark,
-        subset=_subset(len(samples), len(bench.samples), cfg.get("limit")),
+        subset=_subset(len(samples), len(bench.samples), cfg.get("limit"), cfg.get("subset_seed"),
+                       partial_file=bench.spec.expected_rows is not None and len(bench.samples) != bench.spec.expected_rows),
         protocol={"id": protocol.id, "version": protocol.version},
         config=config,
         dataset={"source": bench.source, "revision": bench.revision, "sha256": bench.sha256,
@@ -259,7 +305,7 @@ def run_evals(config: Mapping[str, Any], out_dir: str | os.PathLike[str], *, bac
             get_spec(b)  # unknown benchmark → its own clear error first
             raise ValueError(f"protocol {protocol.id!r} does not cover benchmark {b!r} "
                              f"(it covers {', '.join(protocol.benchmarks)})")
-        loaded.append(load_benchmark(b, cfg.get("data_dir")))
+        loaded.append(load_benchmark(b, cfg.get("data_dir"), check_rows=not cfg["allow_partial"]))
     be = backend or make_backend(_backend_config(cfg, backend_options))
     return [evaluate_benchmark(cfg, b.name, be, out_dir, cache_dir=cache_dir, progress=progress, loaded=b, log=log)
             for b in loaded]

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-SCHEMA_VERSION = 1
+from ..record import SCHEMA_VERSION, row_id, slug
+
+__all__ = ["SCHEMA_VERSION", "row_id", "slug", "validate_record"]
 
 REQUIRED_FIELDS: tuple[str, ...] = (
     "schema_version",
@@ -42,28 +44,6 @@ SOURCES: tuple[str, ...] = ("measured", "imported")
 
 _BENCHMARK_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _PROTOCOL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_SLUG_RE = re.compile(r"[^a-z0-9.]+")
-
-
-def slug(name: str) -> str:
-    """Lower-case a model name into a file- and URL-safe slug.
-
-    >>> slug("HuggingFaceTB/SmolLM2-135M-Instruct")
-    'huggingfacetb-smollm2-135m-instruct'
-    """
-    out = _SLUG_RE.sub("-", name.lower()).strip("-.")
-    if not out:
-        raise ValueError(f"model name {name!r} has no characters usable in a row id")
-    return out
-
-
-def row_id(model_name: str, benchmark: str, protocol_id: str) -> str:
-    """The stable row id of a record: ``slug(model)__benchmark__protocol-id``.
-
-    >>> row_id("SmolLM2-135M-Instruct", "gsm8k", "pz-0shot-boxed")
-    'smollm2-135m-instruct__gsm8k__pz-0shot-boxed'
-    """
-    return f"{slug(model_name)}__{benchmark}__{protocol_id}"
 
 
 def _is_int(v: Any) -> bool:
@@ -186,13 +166,16 @@ def validate_record(record: Any) -> list[str]:
                 (protocol or {}).get("id"),
             )
             expected = None  # when a part is invalid it is already reported; no second message
-            if all(isinstance(p, str) and p.strip() for p in parts):
+            version = (protocol or {}).get("version")
+            if all(isinstance(p, str) and p.strip() for p in parts) and _is_int(version):
                 try:
-                    expected = row_id(*parts)
+                    expected = row_id(*parts, version)
+                    # Records written before the version joined the id stay valid under version 1.
+                    legacy = row_id(*parts) if version == 1 else None
                 except ValueError as exc:
                     errors.append(f"model.name: {exc}")
-            if expected is not None and rid != expected:
-                errors.append(f"id: expected {expected!r} (slug(model)__benchmark__protocol), got {rid!r}")
+            if expected is not None and rid not in (expected, legacy):
+                errors.append(f"id: expected {expected!r} (slug(model)__benchmark__protocol-v<version>), got {rid!r}")
 
     dataset = _section(record, "dataset", errors)
     n_total = n_eval = None
@@ -242,7 +225,7 @@ def validate_record(record: Any) -> list[str]:
                     " give {'limit': N, 'label': '...'}"
                 )
         elif _expect(isinstance(subset, Mapping), "subset", "null or an object", subset, errors):
-            _check_keys(subset, "subset.", ("limit", "label"), errors)
+            _check_keys(subset, "subset.", ("limit", "label"), errors, optional=("seed",))
             _expect(
                 _is_int(subset.get("limit")) and subset.get("limit", 0) > 0,
                 "subset.limit",

@@ -59,7 +59,7 @@ def check_args(args: Any, recipe: Recipe) -> list[str]:
 
     ``args`` is OpenRLHF's parsed, hierarchised namespace (``args.actor.adam.lr``...).
     """
-    from ..rl.algorithms import get_algorithm
+    from ..rl.algorithms import recipe_algorithm
 
     def refuse(msg: str) -> None:
         raise FlagError(msg)
@@ -107,7 +107,7 @@ def check_args(args: Any, recipe: Recipe) -> list[str]:
                f"{good} --rollout.batch_size {good // n} (with --rollout.n_samples_per_prompt {n})")
 
     # the loss OpenRLHF trains with must be the algorithm's
-    algo = get_algorithm(recipe.algorithm, **recipe.algorithm_kwargs)
+    algo = recipe_algorithm(recipe)
     if args.actor.policy_loss_type != "ppo" or args.actor.dual_clip is not None:
         refuse("--actor.policy_loss_type gspo / --actor.dual_clip change the loss; the recipe's algorithm is "
                f"{recipe.algorithm}")

@@ -44,7 +44,7 @@ from openrlhf.utils.logging_utils import init_logger
 from openrlhf.utils.utils import get_tokenizer
 
 from ..engines import eos_token_ids
-from ..rl.algorithms import get_algorithm
+from ..rl.algorithms import recipe_algorithm
 from ..rl.data import ParagraphStream
 from ..rl.metrics import MetricsLog
 from ..rl.recipe import Recipe
@@ -124,7 +124,7 @@ class PretrainZeroTrainer(BasePPOTrainer):
                          vllm_engines, tokenizer)
         self.recipe = recipe = pz_recipe
         self.generate_kwargs = generate_kwargs
-        self.algorithm = get_algorithm(recipe.algorithm, **recipe.algorithm_kwargs)
+        self.algorithm = recipe_algorithm(recipe)
         self.experience_maker = PretrainZeroExperienceMaker(
             actor_model_group, critic_model_group, reward_model_group, reference_model_group, self.kl_ctl, strategy,
             tokenizer, algorithm=self.algorithm)

@@ -26,6 +26,7 @@ import yaml
 
 from ..errors import UserError
 from ..masking import MASK_RULES
+from ..openrlhf.config import OpenRLHFConfig
 from ..rewards import GENERATOR_SHAPES
 from .checks import check_finite, check_range
 from .sft import SFTConfig
@@ -112,6 +113,9 @@ class Recipe:
     eval_at_end: bool = True
     eval_max_tokens: int | None = None  # held-out eval response budget (default: max_response_tokens)
     heldout_samples: int = 0  # k > 0 adds held-out mean@k accuracy, sampled at `temperature`
+
+    # Many GPUs: placement and plug-ins for `pretrainzero train --backend openrlhf` (None: not set up)
+    openrlhf: OpenRLHFConfig | None = None
 
     def __post_init__(self) -> None:
         for name in ("paragraphs_per_step", "g_gen", "g_pred", "max_prompt_tokens", "max_response_tokens",
