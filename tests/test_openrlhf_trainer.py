@@ -361,39 +361,3 @@ def test_recipe_problems_are_refused_in_one_line(orl, monkeypatch, tmp_path, tin
         assert orl.train_ppo_ray.main([]) == 2
     assert "PRETRAINZERO_RECIPE" in err.getvalue()
 
-
-class _Checked(Exception):
-    """Stops the entry right after its flag checks passed (no Ray, no engines)."""
-
-
-@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "agents").glob("*.yaml")))
-def test_every_two_role_recipe_launch_passes_openrlhfs_parser_and_the_entry_checks(orl, monkeypatch, tmp_path, name):
-    """What ``pretrainzero train --backend openrlhf`` would run is accepted by OpenRLHF's real parser
-    and post-parse checks, and by the entry's checks against the recipe."""
-    pytest.importorskip("pretrainzero.openrlhf.launch")
-    from pretrainzero.openrlhf.launch import plan
-    from pretrainzero.rl.recipe import load_recipe
-
-    path = ROOT / "agents" / f"{name}.yaml"
-    recipe = load_recipe(path)
-    if recipe.openrlhf is None or recipe.openrlhf.agent != "two-role":
-        pytest.skip("not a two-role OpenRLHF recipe")
-    launch = plan(recipe, path, out=tmp_path)
-    module_at = launch.argv.index("-m") + 1
-    assert launch.argv[module_at] == "pretrainzero.openrlhf.train_ppo_ray"
-    warnings, check_args = [], orl.train_ppo_ray.check_args
-
-    def checked(args, r):
-        warnings.extend(check_args(args, r))
-        assert r == recipe
-        raise _Checked
-
-    monkeypatch.setattr(orl.train_ppo_ray, "check_args", checked)
-    monkeypatch.setattr(orl.ppo_trainer, "PPOTrainer", orl.ppo_trainer.PPOTrainer)
-    monkeypatch.setattr(orl.config, "hierarchize", orl.config.hierarchize)
-    monkeypatch.setattr(orl.trainer_ray, "create_vllm_engines", orl.trainer_ray.create_vllm_engines)
-    for key, value in launch.env.items():
-        monkeypatch.setenv(key, value)
-    with stubbed(), pytest.raises(_Checked):
-        orl.train_ppo_ray.main(list(launch.argv[module_at + 1:]))
-    assert warnings == []
