@@ -89,7 +89,7 @@ def test_eval_play_check_arguments(capsys, tmp_path):
     assert "--out" in _error(capsys, [*ev, "--out", str(tmp_path / "afile")])
     assert "is a file, not a folder" in _error(capsys, [*ev, "--out", str(tmp_path / "afile" / "sub")])
     assert "--data-dir" in _error(capsys, [*ev, "--data-dir", str(tmp_path / "afile")])
-    env = "pretrainzero/wiki-vital-en-MaskedSpan-v0"
+    env = "pretrainzero/wiki-vital-en-MaskedSpan-v1"
     assert "--seed -1: seeds are >= 0" in _error(capsys, ["play", env, "--seed", "-1", "-n", "1"])
     assert "-n 0: give at least 1 episode" in _error(capsys, ["check", env, "-n", "0"])
 

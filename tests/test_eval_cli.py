@@ -43,6 +43,10 @@ def test_eval_writes_records(tmp_path: Path, tiny_model_dir: Path, capsys: pytes
         (["--benchmarks", "gsm8k", "--protocol", "mmlu-pro-official"], "does not cover benchmark 'gsm8k'"),
         (["--benchmarks", "gsm8k", "--protocol", "pz-0shot-boxed", "--limit", "0"], "limit must be a positive"),
         (["--benchmarks", "gsm8k", "--protocol", "pz-0shot-boxed", "--backend", "openai"], "--base-url"),
+        (["--benchmarks", "gsm8k", "--protocol", "pz-0shot-boxed", "--backend", "vllm", "--vllm-kwargs", "{eager"],
+         "--vllm-kwargs must be a JSON object"),
+        (["--benchmarks", "gsm8k", "--protocol", "pz-0shot-boxed", "--vllm-kwargs", "{}"],
+         "--vllm-kwargs applies to --backend vllm"),
     ],
 )
 def test_bad_input_is_one_line(argv: list[str], needle: str, tmp_path: Path,

@@ -19,6 +19,7 @@ import pytest
 import pretrainzero
 from pretrainzero.cli import main
 from pretrainzero.corpus import unregister_corpus
+from pretrainzero.envs.registration import env_id
 from pretrainzero.openrlhf import export_prompts
 from pretrainzero.openrlhf.export import parse_label
 from pretrainzero.openrlhf.launch import plugin_path
@@ -38,7 +39,7 @@ TEXTS = (  # written for these tests
 @pytest.fixture(scope="module")
 def envs():
     spec = pretrainzero.register_corpus("pz-orltest", source=TEXTS, min_chars=1)
-    yield {t: f"pretrainzero/pz-orltest-{t}-v{spec.version}" for t in ("MaskedSpan", "ActiveMasking")}
+    yield {t: env_id("pz-orltest", t, spec.version) for t in ("MaskedSpan", "ActiveMasking")}
     unregister_corpus("pz-orltest")
 
 
@@ -111,7 +112,7 @@ def test_export_verb_and_bad_input(envs, tmp_path, capsys):
     out = tmp_path / "cli.jsonl"
     assert main(["export", envs["MaskedSpan"].removeprefix("pretrainzero/"), "--n", "3", "--out", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 3
-    assert main(["export", "pz-orltest-MaskedSpn-v0", "--n", "3", "--out", str(tmp_path / "x.jsonl")]) == 2
+    assert main(["export", "pz-orltest-MaskedSpn-v1", "--n", "3", "--out", str(tmp_path / "x.jsonl")]) == 2
     err = capsys.readouterr().err
     assert "unknown env id" in err and "did you mean" in err and not (tmp_path / "x.jsonl").exists()
     assert main(["export", envs["MaskedSpan"], "--n", "0", "--out", str(tmp_path / "y.jsonl")]) == 2
@@ -145,7 +146,7 @@ def test_failures_cost_one_sample_not_the_batch(envs, tokenizer, tmp_path, caplo
     executor = load_executor()
     bad_labels = [
         "not json at all",
-        json.dumps({"env": "pretrainzero/nope-MaskedSpan-v0", "paragraph_id": "x", "seed": 1}),
+        json.dumps({"env": "pretrainzero/nope-MaskedSpan-v1", "paragraph_id": "x", "seed": 1}),
         json.dumps({**parse_label(row["label"]), "paragraph_id": "pz-orltest:999"}),
     ]
     with caplog.at_level(logging.WARNING, logger="pretrainzero.openrlhf.stock_agent"):

@@ -53,6 +53,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
     p.add_argument("--seed", type=int, default=None, help="run seed (default: the protocol's)")
+    p.add_argument("--vllm-kwargs", default=None, metavar="JSON",
+                   help='extra vllm.LLM arguments (vllm), e.g. \'{"enforce_eager": true, "max_model_len": 4096}\'')
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (transformers backend)")
     p.add_argument("--out", default="runs/eval", help="output folder for <id>.json and samples/<id>.jsonl")
     p.add_argument("--cache-dir", default=None, help="per-sample cache folder (default: <out>/cache)")
@@ -73,6 +75,20 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         cfg["base_url"] = args.base_url
         cfg["route"] = args.route
     return cfg
+
+
+def _vllm_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if args.vllm_kwargs is None:
+        return {}
+    if args.backend != "vllm":
+        raise ValueError(f"--vllm-kwargs applies to --backend vllm, not {args.backend}")
+    try:
+        kwargs = json.loads(args.vllm_kwargs)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--vllm-kwargs must be a JSON object ({exc}), e.g. '{{\"enforce_eager\": true}}'") from None
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"--vllm-kwargs must be a JSON object, got {args.vllm_kwargs!r}")
+    return kwargs
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -128,9 +144,10 @@ def run(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     try:
+        vllm_kwargs = _vllm_kwargs(args)
         records = run_evals(
             _config(args), args.out, cache_dir=args.cache_dir, progress=not args.no_progress, log=log,
-            backend_options={"api_key_env": args.api_key_env, "concurrency": args.concurrency},
+            backend_options={"api_key_env": args.api_key_env, "concurrency": args.concurrency, **vllm_kwargs},
         )
     except (BenchmarkDataError, BackendUnavailable, GraderUnavailable, ValueError, FileNotFoundError) as exc:
         # One line: the first line of the message carries the what, the rest is the how-to-fix.
