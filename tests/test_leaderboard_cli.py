@@ -139,3 +139,65 @@ def test_verb_is_registered_in_the_console_script(capsys):
     with pytest.raises(SystemExit):
         main(["leaderboard", "--help"])
     assert "reproduce" in capsys.readouterr().out
+
+
+def _variant(tmp_path: Path, name: str, **changes) -> Path:
+    rec = json.loads(json.dumps(RECORD))
+    for dotted, value in changes.items():
+        obj = rec
+        *head, last = dotted.split("__")
+        for key in head:
+            obj = obj[key]
+        obj[last] = value
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(rec))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "needle"),
+    [
+        ("unknown-protocol", {"protocol__id": "nosuch", "config__protocol": "nosuch", "id": "smollm2-135m-instruct__gsm8k__nosuch"},
+         "unknown protocol 'nosuch'"),
+        ("version-99", {"protocol__version": 99, "id": "smollm2-135m-instruct__gsm8k__pz-0shot-boxed-v99"},
+         "has no version 99"),
+        ("unknown-bench", {"benchmark": "nosuch", "config__benchmarks": ["nosuch"], "id": "smollm2-135m-instruct__nosuch__pz-0shot-boxed"},
+         "unknown benchmark 'nosuch'"),
+        ("not-covered", {"protocol__id": "mmlu-pro-official", "config__protocol": "mmlu-pro-official",
+                         "id": "smollm2-135m-instruct__gsm8k__mmlu-pro-official"}, "does not cover gsm8k"),
+        ("impossible-full", {"subset": None, "dataset__n_total": 2, "dataset__n_evaluated": 2}, "gsm8k has 1319 items"),
+        ("wrong-sha", {"dataset__source": "PACKAGED"}, "dataset.sha256"),
+        ("local-path", {"model__source": "/tmp/runs/demo1/checkpoints/step-000017"}, "path on the submitter's machine"),
+    ],
+)
+def test_submit_refuses_impossible_records(tmp_path, capsys, name, changes, needle):
+    from pretrainzero.cli import main
+    from pretrainzero.leaderboard.checks import _packaged_sha
+
+    if changes.get("dataset__source") == "PACKAGED":
+        known = _packaged_sha("gsm8k")
+        if known is None:
+            pytest.skip("packaged GSM8K not installed")
+        changes["dataset__source"] = known[0]
+    root = tmp_path / "lb"
+    root.mkdir()
+    rc = main(["leaderboard", "--root", str(root), "submit", str(_variant(tmp_path, name, **changes))])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and needle in err[0], err
+    assert not list((root / "results").glob("*.json")) if (root / "results").exists() else True
+
+
+def test_local_model_is_marked_and_reproduce_fails_in_one_line(tmp_path, capsys):
+    from pretrainzero.cli import main
+
+    root = tmp_path / "lb"
+    root.mkdir()
+    src = _variant(tmp_path, "local", model__source="/nonexistent/runs/demo1/checkpoints/step-000017")
+    assert main(["leaderboard", "--root", str(root), "submit", str(src), "--local-model"]) == 0
+    [rec] = load_records(root / "results")
+    assert rec.data["model"]["local_only"] is True
+    assert "ˡ" in (root / "README.md").read_text()
+    capsys.readouterr()
+    assert main(["leaderboard", "--root", str(root), "reproduce", rec.id]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "exists only on the submitter's machine" in err[0] and "Traceback" not in err[0]

@@ -87,7 +87,7 @@ def test_submit_render_and_reproduce_a_runner_record(produced, tmp_path, monkeyp
     [rec] = load_records(root / "results")
     assert (root / "results" / rec.data["samples_file"]).is_file()
     md = (root / "README.md").read_text()
-    assert "| Canned-Model (subset) | 33.33 ± 33.33ˢ |" in md
+    assert "| Canned-Model (subset) | 33.33 ± 33.33ˢ <sub>miss " in md
     # Reproduce through the real runner; only the model loading is replaced by the canned backend.
     monkeypatch.setattr(runner, "make_backend", lambda cfg: CannedBackend())
     capsys.readouterr()

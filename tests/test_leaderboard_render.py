@@ -111,18 +111,56 @@ def test_partial_aggregates_and_subsets_are_labelled(tmp_path):
     recs = [
         make_record("m", "gsm8k", score=0.5, n_total=1319, n_evaluated=100),
         make_record("m", "mmlu_pro", score=0.3),
+        make_record("m", "math500", score=0.5),
     ]
     root = make_root(tmp_path, recs, with_reference=False)
     render(root)
-    [table] = protocol_tables(load_records(root / "results"))
-    [row] = table.rows
+    full, sub = protocol_tables(load_records(root / "results"))
+    # A subset never sits next to full-benchmark numbers, and gets no aggregate.
+    assert full.title.endswith("full benchmarks") and sub.title.endswith("subset: first 100 of 1319")
+    assert "gsm8k" not in full.columns and sub.columns == ("gsm8k",)
+    [row] = sub.rows
     assert row.label == "m (subset)"
     assert "subset" in row.cells["gsm8k"].flags and "first 100 of 1319" in row.cells["gsm8k"].note
+    [row] = full.rows
     m, o = row.cells["math_avg"], row.cells["overall_avg"]
     assert m.value == 50.0 and "partial" in m.flags and m.note == "partial 1/6"
     assert o.value == pytest.approx(40.0) and "partial" in o.flags and "math 1/6, general 1/3" in o.note
     md = (root / "README.md").read_text()
     assert "50.00 (partial 1/6)" in md and "m / GSM8K: subset: first 100 of 1319" in md
+    # Partial aggregates are not drawn as bars; every score shows miss and truncation rates.
+    html = (root / "index.html").read_text()
+    assert "Math AVG: 50.00" not in html and "partial aggregates are not drawn" in html
+    assert md.count("<sub>miss ") == 3
+
+
+def test_markdown_escapes_model_names_like_html(tmp_path):
+    evil = "Evil | Model\n# Heading <img src=x onerror=alert(1)> `code` *bold* [link](http://x)"
+    root = make_root(tmp_path, [make_record(evil, "gsm8k", score=0.5)], with_reference=False)
+    render(root)
+    md = (root / "README.md").read_text()
+    assert "\n# Heading" not in md and "<img" not in md and "&lt;img" in md
+    assert "Evil \\| Model # Heading" not in md and "Evil \\| Model \\# Heading" in md
+    assert "\\`code\\`" in md and "\\*bold\\*" in md and "\\[link\\]" in md
+    row = [line for line in md.splitlines() if line.startswith("| Evil")]
+    assert len(row) == 1 and row[0].count(" | ") == 3  # model, GSM8K, Math AVG, Overall AVG: no injected cell
+
+
+def test_mostly_fallback_and_local_rows_are_flagged(tmp_path):
+    guess = make_record("guesser", "gsm8k", score=0.23)
+    guess["metrics"]["miss_rate"] = 1.0
+    local = make_record("local", "gsm8k", score=0.1)
+    local["model"]["local_only"] = True
+    local["model"]["source"] = "/tmp/somewhere/step-17"
+    root = make_root(tmp_path, [guess, local], with_reference=False)
+    render(root)
+    [table] = protocol_tables(load_records(root / "results"))
+    rows = {r.label: r for r in table.rows}
+    assert "fallback" in rows["guesser (fallback)"].cells["gsm8k"].flags
+    assert "local" in rows["local (local)"].cells["gsm8k"].flags
+    md = (root / "README.md").read_text()
+    assert "23.00 ± " in md and "ᶠ <sub>miss 100%" in md and "ˡ <sub>miss" in md
+    assert "not accuracy" in md and "not reproducible" in md
 
 
 def test_complete_aggregate_is_not_labelled_partial():

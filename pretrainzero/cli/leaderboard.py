@@ -4,6 +4,7 @@ pretrainzero leaderboard render [--check]        regenerate README.md and index.
 pretrainzero leaderboard submit FILE [--replace] validate a results record and add it
 pretrainzero leaderboard reproduce ROW_ID [--limit N] [--dry-run]
 pretrainzero leaderboard list [--protocol P]
+pretrainzero leaderboard regrade ROW_ID... | --all  re-score stored responses under the current protocol version
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def _submit(args: argparse.Namespace) -> int:
         root / "results",
         samples=Path(args.samples) if args.samples else None,
         replace=args.replace,
+        local_model=args.local_model,
     )
     print(f"added {done.path}" + (f" with samples {done.samples_path}" if done.samples_path else ""))
     if done.note:
@@ -86,6 +88,12 @@ def _reproduce(args: argparse.Namespace) -> int:
         print("# equivalent command:")
         print(eval_command(config, args.out))
         return 0
+    from pretrainzero.leaderboard.checks import local_model_problem
+
+    problem = local_model_problem(rec.data)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix=f"reproduce-{rec.id}-"))
     try:
         comparison, problems = reproduce(rec.data, out_dir, args.limit)
@@ -97,6 +105,44 @@ def _reproduce(args: argparse.Namespace) -> int:
     print(comparison.summary())
     print(f"new results in {out_dir}")
     return 0 if comparison.within is not False else 1
+
+
+def _regrade(args: argparse.Namespace) -> int:
+    from pretrainzero.eval.regrade import RegradeError, regrade
+    from pretrainzero.eval.results import read_samples, write_results
+    from pretrainzero.leaderboard.render import render
+    from pretrainzero.leaderboard.schema import validate_record
+    from pretrainzero.leaderboard.store import find_record, load_records
+
+    root = _root(args)
+    results = root / "results"
+    records = load_records(results) if args.all else [find_record(results, rid) for rid in args.row_ids]
+    if not records:
+        print("error: name ROW_ID(s) or pass --all", file=sys.stderr)
+        return 2
+    failed = 0
+    for rec in records:
+        sf = rec.data.get("samples_file")
+        try:
+            if not sf or not (rec.path.parent / sf).is_file():
+                raise RegradeError(f"{rec.id}: no stored samples file, nothing to re-grade")
+            new, rows = regrade(rec.data, read_samples(rec.path.parent / sf), args.data_dir)
+        except (RegradeError, ValueError) as exc:
+            print(f"skipped: {' '.join(str(exc).split())}")
+            failed += 1
+            continue
+        problems = validate_record(new)
+        if problems:
+            raise ValueError(f"{rec.id}: the re-graded record is invalid: {'; '.join(problems)}")
+        write_results(new, rows, results)
+        if new["id"] != rec.id:  # superseded by the re-graded record of the new version
+            rec.path.unlink()
+            (rec.path.parent / sf).unlink(missing_ok=True)
+        print(f"{rec.id} -> {new['id']}: {100 * rec.score:.2f} -> {100 * new['metrics']['score']:.2f}")
+    if not args.no_render:
+        out = render(root)
+        print(f"rendered {out.n_records} records into {out.n_cells} cells")
+    return 0 if not failed or args.all else 1
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -139,6 +185,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="results JSON written by `pretrainzero eval`")
     p.add_argument("--samples", help="per-sample JSONL (default: the record's samples_file next to FILE)")
     p.add_argument("--replace", action="store_true", help="overwrite an existing row with the same id")
+    p.add_argument("--local-model", action="store_true",
+                   help="accept a model given as a local path and mark the row local-only (not reproducible)")
     p.add_argument("--no-render", action="store_true", help="do not regenerate README.md and index.html")
     p.set_defaults(leaderboard_action=_submit)
 
@@ -150,6 +198,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--dry-run", action="store_true", help="print the stored config and the command; run nothing"
     )
     p.set_defaults(leaderboard_action=_reproduce)
+
+    p = sub.add_parser("regrade", help="re-score stored responses under the current protocol version (no generation)")
+    p.add_argument("row_ids", nargs="*", metavar="ROW_ID")
+    p.add_argument("--all", action="store_true", help="every row (rows without stored responses are skipped)")
+    p.add_argument("--data-dir", default=None, help="folder with the benchmark files the rows were made on")
+    p.add_argument("--no-render", action="store_true", help="do not regenerate README.md and index.html")
+    p.set_defaults(leaderboard_action=_regrade)
 
     p = sub.add_parser("list", help="list rows")
     p.add_argument("--protocol", help="only rows of this protocol id")

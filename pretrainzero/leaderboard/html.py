@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from html import escape
 
 from .aggregate import display_name
-from .markdown import DEVIATION_MARK, SUBSET_MARK, suspect_marks
+from .markdown import DEVIATION_MARK, FALLBACK_MARK, LOCAL_MARK, SUBSET_MARK, suspect_marks
 from .reference import Reference
 from .store import Record
 from .table import Cell, Table
@@ -50,7 +50,7 @@ table.sortable th::after { content: "\\2195"; position: absolute; right: .35rem;
 table.sortable th[aria-sort="ascending"]::after { content: "\\25B2"; color: var(--fg); }
 table.sortable th[aria-sort="descending"]::after { content: "\\25BC"; color: var(--fg); }
 td.num { text-align: right; } td.missing { color: #b0b4ba; text-align: center; }
-td.flag-partial, td.flag-subset, td.flag-deviates { background: #fff8e1; } td.flag-suspect { background: #fdecea; }
+td.flag-partial, td.flag-subset, td.flag-deviates, td.flag-local { background: #fff8e1; } td.flag-fallback { background: #fdecea; } td.flag-suspect { background: #fdecea; }
 td .se { color: var(--muted); font-size: .85em; } td .lbl { color: #8a6d00; font-size: .8em; }
 svg.chart { display: block; margin: .6rem 0 1rem; max-width: 100%; height: auto; }
 svg.chart text { font: 11px system-ui, sans-serif; fill: var(--fg); }
@@ -103,16 +103,26 @@ def _nice_max(value: float) -> float:
     return float(value)
 
 
+def _drawn(cell: Cell | None) -> bool:
+    """Partial aggregates are never drawn as bars (a mean of some parts is not the aggregate)."""
+    return cell is not None and cell.value is not None and "partial" not in cell.flags
+
+
 def chart_svg(table: Table) -> str:
-    """One grouped horizontal bar chart for ``table``: a group per column, a bar per row."""
+    """One grouped horizontal bar chart for ``table``: a group per column, a bar per row.
+
+    Every row's full label is in the legend (one line each), a bar carries its ± one standard
+    error as a whisker, a zero is drawn as a visible tick labelled 0.00, flagged cells are faded
+    and dashed (the chart says so), and partial aggregates are not drawn.
+    """
     label_w, plot_w, bar_h, bar_gap, group_gap, legend_h = 96, 700, 9, 2, 10, 16
+    columns = [c for c in table.columns if any(_drawn(r.cells.get(c)) for r in table.rows)]
     n_rows = max(len(table.rows), 1)
-    legend_lines = (len(table.rows) + 2) // 3
-    top = 8 + legend_lines * legend_h + 6
+    top = 8 + (len(table.rows) + 1) * legend_h + 6
     group_h = n_rows * (bar_h + bar_gap) - bar_gap
-    height = top + len(table.columns) * (group_h + group_gap) + 18
+    height = top + len(columns) * (group_h + group_gap) + 18
     width = label_w + plot_w + 60
-    values = [c.value for r in table.rows for c in r.cells.values() if c.value is not None]
+    values = [c.value + (c.stderr or 0.0) for r in table.rows for c in r.cells.values() if _drawn(c)]
     vmax = _nice_max(max(values, default=1.0))
     scale = plot_w / vmax
     out = [
@@ -120,11 +130,18 @@ def chart_svg(table: Table) -> str:
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(table.title)} bar chart">'
     ]
     for i, row in enumerate(table.rows):
-        x, y = 10 + (i % 3) * 280, 8 + (i // 3) * legend_h
+        y = 8 + i * legend_h
         out.append(
-            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
-            f'<text x="{x + 14}" y="{y + 9}">{escape(row.label[:36])}</text>'
+            f'<rect x="10" y="{y}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
+            f'<text x="24" y="{y + 9}">{escape(row.label)}</text>'
         )
+    y = 8 + len(table.rows) * legend_h
+    out.append(
+        f'<rect x="10" y="{y}" width="10" height="10" fill="#999" fill-opacity="0.4" stroke="#333" '
+        f'stroke-dasharray="2,2" stroke-width="0.8"/><text x="24" y="{y + 9}">faded, dashed = flagged cell '
+        "(subset, deviation, mostly fallback answers or local model; see the table); whisker = ± 1 standard "
+        "error; partial aggregates are not drawn</text>"
+    )
     axis_y = height - 14
     for k in range(5):
         gx = label_w + plot_w * k / 4
@@ -132,7 +149,7 @@ def chart_svg(table: Table) -> str:
             f'<line x1="{gx:.1f}" y1="{top - 4}" x2="{gx:.1f}" y2="{axis_y}" stroke="#e4e6ea"/>'
             f'<text x="{gx:.1f}" y="{height - 3}" text-anchor="middle">{vmax * k / 4:g}</text>'
         )
-    for j, col in enumerate(table.columns):
+    for j, col in enumerate(columns):
         gy = top + j * (group_h + group_gap)
         out.append(
             f'<text x="{label_w - 6}" y="{gy + group_h / 2 + 4:.1f}" text-anchor="end">'
@@ -140,10 +157,11 @@ def chart_svg(table: Table) -> str:
         )
         for i, row in enumerate(table.rows):
             cell = row.cells.get(col)
-            if cell is None or cell.value is None:
+            if not _drawn(cell):
                 continue
+            assert cell is not None and cell.value is not None
             by = gy + i * (bar_h + bar_gap)
-            w = max(cell.value * scale, 0.5)
+            w = max(cell.value * scale, 2.0)  # a zero stays visible as a 2-px tick
             faded = bool(cell.flags)
             style = (
                 ' fill-opacity="0.4" stroke="#333" stroke-dasharray="2,2" stroke-width="0.8"' if faded else ""
@@ -153,9 +171,16 @@ def chart_svg(table: Table) -> str:
                 f'<rect x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_h}" '
                 f'fill="{PALETTE[i % len(PALETTE)]}"{style}><title>{escape(tip)}</title></rect>'
             )
-            out.append(
-                f'<text x="{label_w + w + 3:.1f}" y="{by + bar_h - 1}" font-size="9">{cell.text}</text>'
-            )
+            end = label_w + w
+            if cell.stderr:
+                lo, hi = label_w + max(cell.value - cell.stderr, 0.0) * scale, label_w + (cell.value + cell.stderr) * scale
+                mid = by + bar_h / 2
+                out.append(
+                    f'<path d="M{lo:.1f},{mid:.1f}H{hi:.1f}M{lo:.1f},{by + 1}V{by + bar_h - 1}'
+                    f'M{hi:.1f},{by + 1}V{by + bar_h - 1}" stroke="#222" stroke-width="1" fill="none"/>'
+                )
+                end = max(end, hi)
+            out.append(f'<text x="{end + 3:.1f}" y="{by + bar_h - 1}" font-size="9">{cell.text}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -171,10 +196,19 @@ def _cell_html(cell: Cell | None, marks: dict[str, str]) -> str:
         body += SUBSET_MARK
     if "deviates" in cell.flags:
         body += DEVIATION_MARK
+    if "fallback" in cell.flags:
+        body += FALLBACK_MARK
+    if "local" in cell.flags:
+        body += LOCAL_MARK
     if "suspect" in cell.flags:
         body += escape(marks.get(cell.note, "?"))
     if "partial" in cell.flags:
         body += f' <span class="lbl">{escape(cell.note)}</span>'
+    if cell.miss_rate is not None or cell.truncation_rate is not None:
+        def pct(x: float | None) -> str:
+            return "?" if x is None else f"{100 * x:.0f}%"
+
+        body += f' <span class="se">miss {pct(cell.miss_rate)} · trunc {pct(cell.truncation_rate)}</span>'
     title = f' title="{escape(cell.note)}"' if cell.note else ""
     rid = f' data-record="{escape(cell.record_id)}"' if cell.record_id else ""
     return f'<td class="{" ".join(classes)}" data-value="{cell.value:.6f}"{title}{rid}>{body}</td>'
@@ -222,6 +256,9 @@ def render_html(
         "<code>results/</code> and <code>reference/</code>. Accuracy in percent; ± is one standard error. "
         "One table per protocol id and "
         f"version: a number never crosses protocols. {SUBSET_MARK} = computed on a subset of the benchmark; "
+        f"{FALLBACK_MARK} = most answers were not extracted (the score measures the miss policy, not accuracy); "
+        f"{LOCAL_MARK} = model only on its submitter's machine; miss / trunc = share of answers not extracted / "
+        "cut off by the token budget; "
         f"{DEVIATION_MARK} = run with a recorded deviation from the protocol (see the notes); "
         "<em>partial k/n</em> = aggregate missing components. Click a column header to sort.</p>",
         "<h2>Measured results</h2>",

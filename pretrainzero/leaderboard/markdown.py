@@ -7,6 +7,7 @@ benchmark, ``†`` suspect published cell, ``(partial k/n)`` for incomplete aggr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .aggregate import display_name
@@ -16,6 +17,8 @@ from .table import Cell, Table
 
 SUBSET_MARK = "ˢ"
 DEVIATION_MARK = "ᵈ"
+FALLBACK_MARK = "ᶠ"
+LOCAL_MARK = "ˡ"
 SUSPECT_MARKS = ("†", "‡", "§", "¶", "#")
 
 
@@ -37,15 +40,33 @@ def _cell_md(cell: Cell | None, marks: dict[str, str]) -> str:
         text += SUBSET_MARK
     if "deviates" in cell.flags:
         text += DEVIATION_MARK
+    if "fallback" in cell.flags:
+        text += FALLBACK_MARK
+    if "local" in cell.flags:
+        text += LOCAL_MARK
     if "suspect" in cell.flags:
         text += marks.get(cell.note, "?")
     if "partial" in cell.flags:
         text += f" ({cell.note})"
+    if cell.miss_rate is not None or cell.truncation_rate is not None:
+        text += f" <sub>miss {_pct(cell.miss_rate)} · trunc {_pct(cell.truncation_rate)}</sub>"
     return text
 
 
+def _pct(x: float | None) -> str:
+    return "?" if x is None else f"{100 * x:.0f}%"
+
+
+# Markdown punctuation that can start emphasis, code, links, headings, tables or strike-through;
+# "_" only where it can open or close emphasis (GFM ignores it inside words: max_new_tokens).
+_MD_SPECIAL = re.compile(r"([\\`*\[\]#|~!]|(?<!\w)_|_(?!\w))")
+
+
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Inline-safe Markdown: one line, no raw HTML, Markdown punctuation escaped."""
+    text = " ".join(text.split())  # a newline would end the table row (or start a heading)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def table_markdown(table: Table, first_header: str = "Model", marks: dict[str, str] | None = None) -> str:
@@ -82,6 +103,11 @@ def render_markdown(
         "(see the notes under the table); "
         f"`{DEVIATION_MARK}` marks a run with a recorded deviation from the protocol, such as a reduced "
         "token budget or fewer samples (the notes say which); "
+        f"`{FALLBACK_MARK}` marks a score where most answers were not extracted, so it measures the miss policy "
+        "(a random letter, or 0), not accuracy; "
+        f"`{LOCAL_MARK}` marks a model that exists only on its submitter's machine (not reproducible). "
+        "Next to every score: `miss` = share of answers not extracted, `trunc` = share cut off by the token budget. "
+        "Rows on different item sets (full benchmark, first N, a seeded sample) are in different tables. "
         "`(partial k/n)` marks an aggregate missing some of its components. "
         "Math AVG = mean(MATH-500, Olympiad, Minerva, GSM8K, AMC23, AIME24); "
         "Overall AVG = mean(Math AVG, SuperGPQA, BBEH, MMLU-Pro), as in the paper.",

@@ -111,7 +111,9 @@ def validate_record(record: Any) -> list[str]:
 
     model = _section(record, "model", errors)
     if model is not None:
-        _check_keys(model, "model.", ("name", "source", "sha256"), errors)
+        _check_keys(model, "model.", ("name", "source", "sha256"), errors, optional=("local_only",))
+        _expect(isinstance(model.get("local_only", False), bool), "model.local_only", "true or false",
+                model.get("local_only"), errors)
         _expect(
             isinstance(model.get("name"), str) and model.get("name", "").strip() != "",
             "model.name",

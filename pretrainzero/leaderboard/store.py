@@ -159,7 +159,8 @@ class Submitted:
     note: str = ""  # e.g. the record named a samples file that was not found
 
 
-def submit(src: Path, results_dir: Path, samples: Path | None = None, replace: bool = False) -> Submitted:
+def submit(src: Path, results_dir: Path, samples: Path | None = None, replace: bool = False,
+           local_model: bool = False) -> Submitted:
     """Validate ``src`` and copy it (and its samples file, if any) into ``results_dir``.
 
     The record lands at ``results_dir/<id>.json`` and its samples at
@@ -168,8 +169,19 @@ def submit(src: Path, results_dir: Path, samples: Path | None = None, replace: b
     file does not exist the copy gets ``samples_file: null`` (a dangling path would promise
     per-sample data that is not there) and the returned note says so. A duplicate id is refused
     unless ``replace``; with ``replace`` the old files are removed after the new ones are in.
+
+    The record must also agree with the protocol and benchmark registries
+    (:func:`~pretrainzero.leaderboard.checks.registry_problems`); a model given as a local path is
+    refused unless ``local_model``, which marks the row ``model.local_only``.
     """
+    from .checks import registry_problems
+
     rec = read_record(src)
+    if local_model:
+        rec = Record(rec.path, {**rec.data, "model": {**rec.data["model"], "local_only": True}})
+    problems = registry_problems(rec.data)
+    if problems:
+        raise InvalidRecordError(f"{src}: cannot be submitted: " + "; ".join(problems))
     results_dir = Path(results_dir)
     existing = {r.id: r for r in load_records(results_dir)}
     if rec.id in existing and not replace:

@@ -26,9 +26,11 @@ class Cell:
 
     value: float | None
     stderr: float | None = None
-    flags: tuple[str, ...] = ()  # any of "subset", "deviates", "partial", "suspect"
+    flags: tuple[str, ...] = ()  # any of "subset", "deviates", "partial", "suspect", "fallback", "local"
     note: str = ""  # why the flags are there (subset label, "partial 2/6", suspect reason key)
     record_id: str | None = None
+    miss_rate: float | None = None  # fractions; shown next to every measured score
+    truncation_rate: float | None = None
 
     @property
     def text(self) -> str:
@@ -70,21 +72,41 @@ def _aggregate_cell(agg: Aggregate) -> Cell:
     return Cell(agg.value, flags=("partial",) if agg.partial else (), note=agg.label)
 
 
+# A cell whose answers were mostly not extracted measures the fallback (a random letter, or 0), not the model.
+FALLBACK_MISS_RATE = 0.5
+
+
 def _measured_cell(rec: Record) -> Cell:
     stderr = None if rec.stderr is None else 100 * rec.stderr
     subset, deviations = rec.subset_label, rec.deviations
-    flags = (("subset",) if subset else ()) + (("deviates",) if deviations else ())
+    miss, trunc = rec.data["metrics"].get("miss_rate"), rec.data["metrics"].get("truncation_rate")
+    fallback = miss is not None and miss > FALLBACK_MISS_RATE
+    local = bool(rec.data["model"].get("local_only"))
+    flags = ((("subset",) if subset else ()) + (("deviates",) if deviations else ())
+             + (("fallback",) if fallback else ()) + (("local",) if local else ()))
     notes = ([f"subset: {subset}"] if subset else []) + ([f"deviates: {'; '.join(deviations)}"] if deviations else [])
-    return Cell(100 * rec.score, stderr, flags, "; ".join(notes), rec.id)
+    if fallback:
+        notes.append(f"{100 * miss:.0f}% of answers not extracted: the score is mostly the miss policy "
+                     "(random letter or 0), not accuracy")
+    if local:
+        notes.append(f"model only on the submitter's machine ({rec.data['model']['source']}): not reproducible")
+    harmonic = rec.data["metrics"].get("harmonic_mean")
+    if harmonic is not None:
+        notes.append(f"micro average shown; BBEH's official harmonic mean over tasks: {100 * harmonic:.2f}")
+    return Cell(100 * rec.score, stderr, flags, "; ".join(notes), rec.id, miss, trunc)
 
 
 def protocol_tables(records: Iterable[Record]) -> list[Table]:
-    """One table per (protocol id, version), rows = models, sorted by protocol then model name."""
-    groups: dict[tuple[str, int], list[Record]] = {}
+    """One table per (protocol id, version, subset), rows = models, sorted by protocol then model name.
+
+    Records evaluated on different item sets (the full benchmark, its first 100, a seeded sample)
+    go to different tables, so no column puts numbers of two item sets side by side.
+    """
+    groups: dict[tuple[str, int, str], list[Record]] = {}
     for rec in records:
-        groups.setdefault(rec.protocol, []).append(rec)
+        groups.setdefault((*rec.protocol, rec.subset_label or ""), []).append(rec)
     tables = []
-    for (pid, version), recs in sorted(groups.items()):
+    for (pid, version, subset), recs in sorted(groups.items()):
         columns = _column_order(r.benchmark for r in recs)
         by_model: dict[str, dict[str, Record]] = {}
         for rec in recs:
@@ -98,11 +120,12 @@ def protocol_tables(records: Iterable[Record]) -> list[Table]:
         rows, notes = [], []
         for model in sorted(by_model, key=str.lower):
             cells: dict[str, Cell] = {b: _measured_cell(r) for b, r in by_model[model].items()}
-            scores = {b: c.value for b, c in cells.items() if c.value is not None}
-            m = math_avg(scores)
-            cells["math_avg"] = _aggregate_cell(m)
-            cells["overall_avg"] = _aggregate_cell(overall_avg(scores, m))
-            kinds = [k for k in ("subset", "deviates") if any(k in c.flags for c in cells.values())]
+            if not subset:  # an aggregate over subsets of benchmarks is not the paper's aggregate
+                scores = {b: c.value for b, c in cells.items() if c.value is not None}
+                m = math_avg(scores)
+                cells["math_avg"] = _aggregate_cell(m)
+                cells["overall_avg"] = _aggregate_cell(overall_avg(scores, m))
+            kinds = [k for k in ("subset", "deviates", "fallback", "local") if any(k in c.flags for c in cells.values())]
             label = f"{model} ({', '.join(kinds)})" if kinds else model
             rows.append(Row(label, cells))
             notes += [
@@ -112,11 +135,11 @@ def protocol_tables(records: Iterable[Record]) -> list[Table]:
             ]
         tables.append(
             Table(
-                id=f"protocol-{pid}-v{version}",
-                title=f"Protocol {pid} v{version}",
+                id=f"protocol-{pid}-v{version}" + (f"-subset-{slug(subset)}" if subset else ""),
+                title=f"Protocol {pid} v{version}" + (f" — subset: {subset}" if subset else " — full benchmarks"),
                 kind="measured",
                 protocol=f"{pid} v{version}",
-                columns=columns + AGGREGATES,
+                columns=columns + (() if subset else AGGREGATES),
                 rows=tuple(rows),
                 notes=tuple(notes),
             )
