@@ -70,7 +70,7 @@ def test_train_paths_device_and_model(capsys, tmp_path, train_args):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "metrics.jsonl").write_text('{"step": 0}\n')
     err = _error(capsys, [*train_args, "--out", str(tmp_path / "run")])
-    assert "is not empty" in err and "--resume" in err and "--overwrite" in err
+    assert "is not empty" in err and "it has no checkpoint to resume; replace it with --overwrite" in err
 
 
 def test_eval_play_check_arguments(capsys, tmp_path):
@@ -92,6 +92,13 @@ def test_eval_play_check_arguments(capsys, tmp_path):
     env = "pretrainzero/wiki-vital-en-MaskedSpan-v1"
     assert "--seed -1: seeds are >= 0" in _error(capsys, ["play", env, "--seed", "-1", "-n", "1"])
     assert "-n 0: give at least 1 episode" in _error(capsys, ["check", env, "-n", "0"])
+
+
+def test_corpus_source_that_is_a_folder(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PRETRAINZERO_ENV_PATH", str(tmp_path / "envs"))
+    err = _error(capsys, ["corpus", "add", "folder-source-test", "--source", str(tmp_path)])
+    assert "is a folder: give a file, a glob such as" in err
+    assert not (tmp_path / "envs").exists() or not list((tmp_path / "envs").iterdir())
 
 
 def test_standard_exceptions_read_as_one_line():
@@ -138,3 +145,10 @@ def test_offline_hf_corpus_source_is_one_line(tmp_path):
         and "Offline" in lines[0]
     )
     assert not list(tmp_path.glob("*.yaml"))  # nothing registered
+
+
+def test_no_library_bars_without_a_terminal(capsys, tmp_path, train_args):
+    assert main([*train_args, "--steps", "1", "--out", str(tmp_path / "run")]) == 0
+    captured = capsys.readouterr()
+    assert "Loading weights" not in captured.err and "Writing model shards" not in captured.err
+    assert "train: 1/1 step (100%" in captured.out

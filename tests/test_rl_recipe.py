@@ -65,7 +65,7 @@ def test_paper_recipes_stop_at_the_chat_templates_end_of_turn(name, tiny):
         ({"max_minutes": 0}, r"max_minutes must be in \(0, inf\)"),
         ({"grad_clip": float("nan")}, r"grad_clip must be a finite number"),
         ({"grad_clip": -1.0}, r"grad_clip must be in \[0, inf\) \(0 turns clipping off\)"),
-        ({"seed": -1}, r"seed must be in \[0, 4.29497e\+09\], got -1"),
+        ({"seed": -1}, r"seed must be in \[0, 4294967295\], got -1"),
         ({"weight_decay": 5.0}, r"weight_decay must be in \[0, 1\]"),
         ({"top_p": float("nan")}, r"top_p must be a finite number"),
         ({"min_lr_ratio": float("-inf")}, r"min_lr_ratio must be a finite number"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if getattr(args, "no_progress", False) or not sys.stderr.isatty():
+        _quiet_library_bars()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -58,6 +61,19 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, KeyError, OSError, ModuleNotFoundError) as exc:  # expected failures: one line, exit 2
         print(f"error: {user_message(exc)}", file=sys.stderr)
         return 2
+
+
+def _quiet_library_bars() -> None:
+    """No Hugging Face bars (loading weights, writing shards) in logs: our own lines say enough."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "huggingface_hub" in sys.modules:  # already imported: the variable was read
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    if "transformers" in sys.modules:
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()
 
 
 def user_message(exc: BaseException) -> str:

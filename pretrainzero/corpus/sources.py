@@ -54,6 +54,9 @@ def resolve_files(spec: CorpusSpec) -> list[Path]:
                 )
         else:
             path = Path(pattern)
+            if path.is_dir():
+                raise ValueError(f"corpus {spec.name!r}: source {source!r} is a folder: give a file, a glob such "
+                                 f"as '{source.rstrip('/')}/*.jsonl', or 'hf:{source}' for a saved HF dataset")
             if not path.is_file():
                 raise FileNotFoundError(f"corpus {spec.name!r}: source file {source!r} does not exist")
             paths = [path]

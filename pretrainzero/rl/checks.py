@@ -23,6 +23,10 @@ def check_finite(obj: Any) -> None:
                     raise ValueError(f"{f.name}.{key} must be a number, got nan")
 
 
+def _num(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
 def check_range(
     obj: Any, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False, why: str = ""
 ) -> None:
@@ -34,5 +38,7 @@ def check_range(
         value < hi if hi_open or hi == math.inf else value <= hi
     )
     if not (ok and math.isfinite(value)):
-        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open or hi == math.inf else ']'}"
+        interval = (
+            f"{'(' if lo_open else '['}{_num(lo)}, {_num(hi)}{')' if hi_open or hi == math.inf else ']'}"
+        )
         raise ValueError(f"{name} must be in {interval}{' (' + why + ')' if why else ''}, got {value}")

@@ -112,9 +112,14 @@ def open_run_folder(
                 return folder
     elif _is_nonempty_dir(out):
         if not overwrite:
+            resumable = list_checkpoints(out / "checkpoints")
+            how = (
+                "continue it with --resume, replace it"
+                if resumable
+                else "it has no checkpoint to resume; replace it"
+            )
             raise UserError(
-                f"--out {out} is not empty ({describe(out)}): continue it with --resume, replace it with "
-                "--overwrite, or choose another --out"
+                f"--out {out} is not empty ({describe(out)}): {how} with --overwrite, or choose another --out"
             )
         if not any((out / m).exists() for m in RUN_MARKERS):
             raise UserError(
@@ -192,11 +197,6 @@ def _resume(out: Path, recipe: dict[str, Any], log: Callable[[str], None]) -> Ru
             )
         log(f"no checkpoint in {out} yet: starting the run from the beginning")
         return None
-    if damaged:
-        log(f"resuming from {state.path.name}, the newest intact checkpoint (step {state.step})")
-    else:
-        log(f"resuming from {state.path} (step {state.step})")
-
     # the same run?
     folder_id, ckpt_id = _folder_run_id(out), state.extra.get("run_id")
     if folder_id and ckpt_id and folder_id != ckpt_id:
@@ -215,8 +215,6 @@ def _resume(out: Path, recipe: dict[str, Any], log: Callable[[str], None]) -> Ru
     changed = sorted(
         k for k in recipe if k not in ("steps", "max_minutes") and k in before and before[k] != recipe[k]
     )
-    if changed:
-        log(f"note: the recipe differs from the checkpoint's in {', '.join(changed)}")
 
     # the log must be this checkpoint's: at least as long as recorded, ending with its last step
     size = metrics_path.stat().st_size if metrics_path.is_file() else 0
@@ -239,4 +237,10 @@ def _resume(out: Path, recipe: dict[str, Any], log: Callable[[str], None]) -> Ru
         log(f"metrics.jsonl: dropping {dropped} logged steps after step {state.step} (not in the checkpoint)")
     if checkpoint_step(state.path) != state.step:
         raise UserError(f"--resume: {state.path} records step {state.step}; the folder name says otherwise")
+    if damaged:
+        log(f"resuming from {state.path.name}, the newest intact checkpoint (step {state.step})")
+    else:
+        log(f"resuming from {state.path} (step {state.step})")
+    if changed:
+        log(f"note: the recipe differs from the checkpoint's in {', '.join(changed)}")
     return RunFolder(out, folder_id or ckpt_id or uuid.uuid4().hex, state)

@@ -38,6 +38,7 @@ import dataclasses
 import json
 import math
 import time
+import warnings as warnings_module  # `warnings` is the run's list of messages
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,7 +318,9 @@ def train(
         else:
             skipped, update = True, "no-samples"
             say(f"step {step}: every group had equal rewards, nothing to learn from (no update)")
-        scheduler.step()  # the schedule follows the step count, updates or not
+        with warnings_module.catch_warnings():  # a step without an update advances the schedule on purpose
+            warnings_module.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)`")
+            scheduler.step()  # the schedule follows the step count, updates or not
         t2 = time.perf_counter()
         row.update(st)
         row.update(skipped=skipped, update=update, samples=len(samples), train_tokens=n_tok,
