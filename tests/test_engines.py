@@ -300,3 +300,14 @@ def test_progress_logs_lines_without_a_terminal():
     with Progress(4, "x", mode="off", log=quiet.append) as bar:
         bar.update(4)
     assert quiet == []
+
+
+def test_contract_and_step_import_without_torch():
+    """The types, the protocol, the HTTP engine, the step and the eval adapters load no torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pretrainzero.engines, pretrainzero.engines.openai, pretrainzero.rl.step, "
+            "pretrainzero.eval.backends; print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

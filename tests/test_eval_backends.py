@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pretrainzero.engines.openai import EndpointError
 from pretrainzero.eval.backends import (
     BackendConfig,
     BackendUnavailable,
@@ -195,3 +196,134 @@ def test_openai_gives_up_after_retries() -> None:
 def test_openai_needs_base_url() -> None:
     with pytest.raises(ValueError, match="--base-url"):
         OpenAIBackend(BackendConfig(name="openai", model="m"))
+
+
+class _Replies:
+    """A 127.0.0.1 server answering POSTs from a script of (status, headers, body, delay_s) replies;
+    after the script it repeats the last reply. Stops itself in close()."""
+
+    def __init__(self, script: list[tuple[int, dict, bytes, float]]) -> None:
+        self.script = list(script)
+        self.times: list[float] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                outer.times.append(time.monotonic())
+                status, headers, body, delay = outer.script.pop(0) if len(outer.script) > 1 else outer.script[0]
+                time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the client gave up (timeout test)
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _ok(content: object) -> tuple[int, dict, bytes, float]:
+    body = {"choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}
+    return 200, {"Content-Type": "application/json"}, json.dumps(body).encode(), 0.0
+
+
+def _openai(url: str, **kw: object) -> OpenAIBackend:
+    return OpenAIBackend(BackendConfig(name="openai", model="m", base_url=url, **kw))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("reply", "needle"),
+    [
+        (_ok(None), "message.content: None"),  # content: null is not an empty answer
+        ((200, {}, b"<html>proxy error</html>", 0.0), "body is not JSON"),
+        ((200, {}, b'{"choices": []}', 0.0), "no choices"),
+        ((200, {}, b'{"object": "error"}', 0.0), "no choices"),
+        ((503, {}, b"overloaded", 0.0), "HTTP 503: overloaded"),
+    ],
+)
+def test_openai_broken_replies_are_retried_then_fail_in_one_line(reply, needle) -> None:
+    srv = _Replies([reply])
+    try:
+        with pytest.raises(EndpointError) as info:
+            _openai(srv.url, max_retries=1).generate([CHAT], GenParams(), [0])
+    finally:
+        srv.close()
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(f"{srv.url}/chat/completions: ") and needle in msg
+    assert "2 attempts" in msg and len(srv.times) == 2
+
+
+def test_openai_null_content_then_answer_is_not_cached_empty() -> None:
+    srv = _Replies([_ok(None), _ok("the answer")])
+    try:
+        [gen] = _openai(srv.url, max_retries=2).generate([CHAT], GenParams(), [0])
+    finally:
+        srv.close()
+    assert gen.text == "the answer" and len(srv.times) == 2
+
+
+def test_openai_401_fails_at_once_naming_the_key_variable() -> None:
+    srv = _Replies([(401, {}, b'{"error": "bad key"}', 0.0)])
+    try:
+        with pytest.raises(EndpointError, match=r"HTTP 401.*PZ_NO_SUCH_KEY") as info:
+            _openai(srv.url, max_retries=5, api_key_env="PZ_NO_SUCH_KEY").generate([CHAT], GenParams(), [0])
+    finally:
+        srv.close()
+    assert len(srv.times) == 1 and "\n" not in str(info.value)
+
+
+def test_openai_honours_retry_after() -> None:
+    srv = _Replies([(429, {"Retry-After": "1"}, b"slow down", 0.0), _ok("fine")])
+    try:
+        [gen] = _openai(srv.url, max_retries=1).generate([CHAT], GenParams(), [0])
+    finally:
+        srv.close()
+    assert gen.text == "fine" and srv.times[1] - srv.times[0] >= 0.95
+
+
+def test_openai_refused_connection_and_silent_server_fail_fast() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(EndpointError, match=rf"127.0.0.1:{port}/v1/chat/completions: connection failed"):
+        _openai(f"http://127.0.0.1:{port}/v1", max_retries=0).generate([CHAT], GenParams(), [0])
+    srv = _Replies([(200, {}, b"{}", 5.0)])  # answers only after 5 s
+    try:
+        with pytest.raises(EndpointError, match=r"no answer within 0.3 s .*gave up after 2 attempts"):
+            _openai(srv.url, max_retries=1, timeout_s=0.3).generate([CHAT], GenParams(), [0])
+    finally:
+        srv.close()
+    assert time.monotonic() - start < 10
+
+
+def test_cli_endpoint_failure_is_one_line(tmp_path, capsys) -> None:
+    from pretrainzero.cli import main
+
+    srv = _Replies([(500, {}, b"boom", 0.0)])
+    try:
+        rc = main(["eval", "--model", "m", "--benchmarks", "gsm8k", "--protocol", "pz-0shot-boxed", "--limit", "1",
+                   "--backend", "openai", "--base-url", srv.url, "--max-retries", "0", "--timeout", "5",
+                   "--out", str(tmp_path / "out"), "--no-progress"])
+    finally:
+        srv.close()
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert rc == 2 and len(err) == 1 and "HTTP 500: boom" in err[0] and srv.url in err[0]
+    assert not list((tmp_path / "out").glob("*.json"))
+    cache = list((tmp_path / "out" / "cache").glob("*.jsonl")) if (tmp_path / "out" / "cache").exists() else []
+    assert all(not p.read_text().strip() for p in cache)  # nothing cached for a failed reply

@@ -40,6 +40,9 @@ def register(subparsers: Any) -> None:
                    help="openai: chat route for chat prompts, completions for text (auto), or force one")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="env var holding the API key (openai)")
     p.add_argument("--concurrency", type=int, default=8, help="parallel requests (openai)")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per request attempt (openai)")
+    p.add_argument("--max-retries", type=int, default=5,
+                   help="retries of a request after a timeout, refused connection, 429/5xx or empty reply (openai)")
     p.add_argument("--data-dir", default=None, help="folder with the official benchmark files")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N questions (recorded as a subset)")
     p.add_argument("--subset-seed", type=int, default=None,
@@ -129,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from ..eval.backends import BackendUnavailable
     from ..eval.benchmarks import BenchmarkDataError
+    from ..engines.openai import EndpointError
     from ..eval.grade import GraderUnavailable
     from ..eval.runner import run_evals
 
@@ -147,9 +151,11 @@ def run(args: argparse.Namespace) -> int:
         vllm_kwargs = _vllm_kwargs(args)
         records = run_evals(
             _config(args), args.out, cache_dir=args.cache_dir, progress=not args.no_progress, log=log,
-            backend_options={"api_key_env": args.api_key_env, "concurrency": args.concurrency, **vllm_kwargs},
+            backend_options={"api_key_env": args.api_key_env, "concurrency": args.concurrency,
+                             "timeout_s": args.timeout, "max_retries": args.max_retries, **vllm_kwargs},
         )
-    except (BenchmarkDataError, BackendUnavailable, GraderUnavailable, ValueError, FileNotFoundError) as exc:
+    except (BenchmarkDataError, BackendUnavailable, GraderUnavailable, EndpointError, ValueError,
+            FileNotFoundError) as exc:
         # One line: the first line of the message carries the what, the rest is the how-to-fix.
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -1,11 +1,15 @@
 """The OpenAI-compatible engine: any endpoint speaking ``/v1/completions`` or ``/v1/chat/completions``
-(vLLM serve, SGLang, llama.cpp, hosted APIs), over the standard library's HTTP client.
+(vLLM serve, SGLang, llama.cpp, hosted APIs), over ``httpx``.
 
-One request per sample, in a thread pool bounded by ``concurrency``; 429/5xx/connection errors
-are retried with exponential backoff plus jitter. The API key is read from the environment
-variable named by ``api_key_env`` (never from the command line, so it does not land in shell
-history or records). A prompt is text (completions route) or a list of chat messages (chat
-route; the server renders them); ``route="auto"`` picks by the prompt's form.
+One request per sample, in a thread pool bounded by ``concurrency``. A request gets ``timeout_s``
+per attempt and up to ``max_retries`` retries, with exponential backoff plus jitter, for what can
+pass: 429 and 5xx (``Retry-After`` honoured, capped at 120 s), refused or dropped connections,
+timeouts, and a 200 reply without an answer (non-JSON body, no ``choices``, ``content: null``).
+401/403/404 and other 4xx fail at once. Every failure is one :class:`EndpointError` line naming
+the URL, the status and what came back; a failed or empty-because-broken reply is never returned,
+so it can never be cached as an answer. The API key is read from the environment variable named
+by ``api_key_env`` (never from the command line). ``route="auto"`` picks chat or completions by
+the prompt's form.
 
 Against the engine rules: the server cuts stop strings out of the text itself (the API has no
 switch to keep them), and at most 4 are sent; further ones are applied here, where the text
@@ -16,13 +20,11 @@ sent with seed :func:`~pretrainzero.engines.base.sample_seed` ``(seeds[i], k)``.
 
 from __future__ import annotations
 
-import json
+import email.utils
 import os
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -30,10 +32,39 @@ from typing import Any
 from .base import Completion, Prompt, SamplingParams, cut_at_stop, request_seeds, sample_seed
 
 ROUTES: tuple[str, ...] = ("auto", "chat", "completions")
+MAX_RETRY_AFTER_S = 120.0
+
+
+class EndpointError(RuntimeError):
+    """The endpoint did not give a usable answer; the message is one line naming URL and status."""
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, wait_s: float | None = None) -> None:
+        super().__init__(message)
+        self.wait_s = wait_s
 
 
 def _is_chat(prompt: Prompt) -> bool:
     return not isinstance(prompt, str)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), capped; None if absent."""
+    if not value:
+        return None
+    try:
+        wait = float(value)
+    except ValueError:
+        try:
+            wait = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(max(wait, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _short(text: str, n: int = 160) -> str:
+    return " ".join(text.split())[:n]
 
 
 class OpenAIEngine:
@@ -45,40 +76,68 @@ class OpenAIEngine:
             raise ValueError("the OpenAI-compatible engine needs a base URL (e.g. http://127.0.0.1:8000/v1)")
         if route not in ROUTES:
             raise ValueError(f"route must be auto, chat or completions, got {route!r}")
+        if not timeout_s > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout_s!r}")
         self.base_url = base_url.rstrip("/")
         self.model = model
+        self.api_key_env = api_key_env
         self.api_key = os.environ.get(api_key_env, "")
         self.route = route
         self.concurrency = max(1, concurrency)
         self.max_retries = max(0, max_retries)
-        self.timeout_s = timeout_s
+        self.timeout_s = float(timeout_s)
         self.requests = 0  # HTTP requests sent, retries included
         self._lock = threading.Lock()
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        data = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        delay = 0.5
-        for attempt in range(self.max_retries + 1):
-            with self._lock:
-                self.requests += 1
-            req = urllib.request.Request(self.base_url + path, data=data, headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                    return json.loads(resp.read().decode())
-            except urllib.error.HTTPError as exc:
-                retryable = exc.code == 429 or exc.code >= 500
-                if not retryable or attempt == self.max_retries:
-                    detail = exc.read().decode(errors="replace")[:300]
-                    raise RuntimeError(f"{self.base_url}{path}: HTTP {exc.code}: {detail}") from exc
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                if attempt == self.max_retries:
-                    raise RuntimeError(f"{self.base_url}{path}: {exc}") from exc
-            time.sleep(delay * (1 + random.random()))  # jitter spreads retries of concurrent workers
-            delay = min(delay * 2, 30.0)
-        raise AssertionError("unreachable")
+    def _attempt(self, client: Any, url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        import httpx
+
+        try:
+            resp = client.post(url, json=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"no answer within {self.timeout_s:g} s ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise _Retryable(f"connection failed: {_short(str(exc)) or type(exc).__name__}") from exc
+        status = resp.status_code
+        if status == 429 or status >= 500:
+            raise _Retryable(f"HTTP {status}: {_short(resp.text)}", _retry_after(resp.headers.get("Retry-After")))
+        if status in (401, 403):
+            raise EndpointError(f"{url}: HTTP {status}: {_short(resp.text)} (check the API key in "
+                                f"${self.api_key_env}{'' if self.api_key else ', which is not set'})")
+        if status != 200:
+            raise EndpointError(f"{url}: HTTP {status}: {_short(resp.text)}")
+        try:
+            out = resp.json()
+        except ValueError as exc:
+            raise _Retryable(f"HTTP 200 but the body is not JSON: {_short(resp.text)!r}") from exc
+        choices = out.get("choices") if isinstance(out, dict) else None
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise _Retryable(f"HTTP 200 but no choices in the reply: {_short(resp.text)!r}")
+        return out
+
+    def _post(self, path: str, body: dict[str, Any], answer: Callable[[dict[str, Any]], Any]) -> tuple[dict[str, Any], Any]:
+        """POST with retries; ``answer(reply)`` extracts the answer or raises :class:`_Retryable`."""
+        import httpx
+
+        url = self.base_url + path
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        delay, last = 0.5, ""
+        with httpx.Client(timeout=self.timeout_s) as client:
+            for attempt in range(self.max_retries + 1):
+                with self._lock:
+                    self.requests += 1
+                try:
+                    out = self._attempt(client, url, body, headers)
+                    return out, answer(out)
+                except _Retryable as exc:
+                    last = str(exc)
+                    if attempt == self.max_retries:
+                        break
+                    wait = exc.wait_s if exc.wait_s is not None else delay * (1 + random.random())
+                    time.sleep(wait)  # jitter spreads retries of concurrent workers
+                    delay = min(delay * 2, 30.0)
+        raise EndpointError(f"{url}: {last} (gave up after {self.max_retries + 1} attempts; "
+                            "--max-retries and --timeout change this)")
 
     def _one(self, prompt: Prompt, params: SamplingParams, seed: int) -> Completion:
         body: dict[str, Any] = {"model": self.model, "temperature": params.temperature, "top_p": params.top_p,
@@ -88,15 +147,28 @@ class OpenAIEngine:
         use_chat = self.route == "chat" or (self.route == "auto" and _is_chat(prompt))
         if use_chat:
             msgs = [dict(m) for m in prompt] if _is_chat(prompt) else [{"role": "user", "content": prompt}]  # type: ignore[arg-type, union-attr]
-            out = self._post("/chat/completions", {**body, "messages": msgs})
-            choice = out["choices"][0]
-            text = (choice.get("message") or {}).get("content") or ""
+
+            def chat_text(out: dict[str, Any]) -> str:
+                choice = out["choices"][0]
+                content = (choice.get("message") or {}).get("content")
+                if not isinstance(content, str):  # content: null is no answer, not an empty one
+                    raise _Retryable(f"HTTP 200 but the reply has no text (message.content: {content!r}, "
+                                     f"finish_reason: {choice.get('finish_reason')!r})")
+                return content
+
+            out, text = self._post("/chat/completions", {**body, "messages": msgs}, chat_text)
         else:
             if _is_chat(prompt):
                 raise ValueError("route 'completions' cannot send chat messages; use --route chat or auto")
-            out = self._post("/completions", {**body, "prompt": prompt})
-            choice = out["choices"][0]
-            text = choice.get("text") or ""
+
+            def completion_text(out: dict[str, Any]) -> str:
+                text = out["choices"][0].get("text")
+                if not isinstance(text, str):
+                    raise _Retryable(f"HTTP 200 but the reply has no text (text: {text!r})")
+                return text
+
+            out, text = self._post("/completions", {**body, "prompt": prompt}, completion_text)
+        choice = out["choices"][0]
         reason = "length" if choice.get("finish_reason") == "length" else "stop"
         if params.stop:
             text, hit = cut_at_stop(text, params.stop)

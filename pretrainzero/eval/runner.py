@@ -174,7 +174,8 @@ def _backend_config(cfg: Mapping[str, Any], extra: Mapping[str, Any] | None = No
                          batch_size=int(cfg["batch_size"]), base_url=cfg.get("base_url"),
                          route=cfg.get("route") or "auto",
                          api_key_env=opts.pop("api_key_env", "OPENAI_API_KEY"),
-                         concurrency=int(opts.pop("concurrency", 8)), extra=opts)
+                         concurrency=int(opts.pop("concurrency", 8)), max_retries=int(opts.pop("max_retries", 5)),
+                         timeout_s=float(opts.pop("timeout_s", 600.0)), extra=opts)
 
 
 def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend, out_dir: str | os.PathLike[str],
