@@ -21,10 +21,10 @@ import pytest
 pytest.importorskip("vllm")
 torch = pytest.importorskip("torch")
 
-from pretrainzero.engines import SamplingParams  # noqa: E402
-from pretrainzero.engines.hf import TransformersEngine  # noqa: E402
-from pretrainzero.models import build_tiny_model, load_model  # noqa: E402
-from pretrainzero.prompts import render_prompt  # noqa: E402
+from pretrainzero.engines import SamplingParams
+from pretrainzero.engines.hf import TransformersEngine
+from pretrainzero.models import build_tiny_model, load_model
+from pretrainzero.prompts import render_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_GAP = 1e-3  # max |log p_vLLM - log p_trainer| per token that counts as "the same weights"
@@ -101,7 +101,7 @@ def test_each_sample_depends_only_on_its_seed(engine, hf):
     both = engine.generate(prompts[:2], 3, params, seeds=[7, 8])
     alone = engine.generate(prompts[:1], 3, params, seeds=[7])
     again = engine.generate(prompts[:2], 3, params, seeds=[7, 8])
-    ids = lambda res: [[c.token_ids for c in group] for group in res]  # noqa: E731
+    ids = lambda res: [[c.token_ids for c in group] for group in res]
     assert ids(both)[0] == ids(alone)[0] and ids(both) == ids(again)
     assert len({tuple(t) for t in ids(both)[0]}) > 1  # the 3 samples of a prompt differ
 
@@ -160,7 +160,7 @@ def test_train_cli_with_the_vllm_sampler(model_dir, tmp_path, capsys):
            "--set", "mode=random-rlpt", "--set", "predictor_reward=user_algo_example:length_reward",
            "--set", "algorithm=user_algo_example:SignedReinforce"]
     env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(ROOT / "tests")])
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     rows = [r for r in rows if r.get("step") is not None and r.get("phase") in (None, "rl")]
@@ -181,7 +181,7 @@ def test_eval_cli_vllm_backend_answers_like_the_transformers_backend(model_dir, 
                "--out", str(out), "--no-progress"]
         if backend == "vllm":
             cmd += ["--vllm-kwargs", json.dumps(VLLM_KWARGS)]
-        proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        proc = subprocess.run(cmd, check=False, env=_env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
         (samples,) = (out / "samples").glob("*.jsonl")
         return [json.loads(line) for line in samples.read_text().splitlines()]

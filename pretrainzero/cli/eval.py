@@ -90,7 +90,7 @@ def _vllm_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"--vllm-kwargs must be a JSON object ({exc}), e.g. '{{\"enforce_eager\": true}}'") from None
     if not isinstance(kwargs, dict):
-        raise ValueError(f"--vllm-kwargs must be a JSON object, got {args.vllm_kwargs!r}")
+        raise ValueError(f"--vllm-kwargs must be a JSON object, got {args.vllm_kwargs!r}")  # noqa: TRY004
     return kwargs
 
 

