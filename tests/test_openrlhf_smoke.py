@@ -120,3 +120,23 @@ def test_check_run_reads_the_run_folder_and_the_time_budget(tiny_model_dir, tmp_
 def test_smoke_predictor_reward_varies():
     reward = smoke.length_reward(None, None)
     assert len(set(reward(["p"] * 3, ["a", "abc", "abcdef"], ["x"] * 3))) == 3
+
+
+def test_prepare_writes_a_tiny_head_dim_64_model_and_launchable_recipes(tmp_path):
+    pytest.importorskip("pretrainzero.openrlhf.launch")
+    from transformers import AutoConfig
+
+    from pretrainzero.openrlhf.launch import plan
+    from pretrainzero.rl.recipe import load_recipe
+
+    first, resume = smoke.prepare(tmp_path, None)
+    cfg = AutoConfig.from_pretrained(tmp_path / "model")
+    assert cfg.hidden_size // cfg.num_attention_heads == 64  # vLLM's attention kernels want head_dim >= 64
+    r1, r2 = load_recipe(first), load_recipe(resume)
+    assert (r1.steps, r2.steps, r1.cold_start_steps, r1.model) == (2, 3, 1, str(tmp_path / "model"))
+    assert r1.predictor_reward == "pretrainzero.openrlhf.smoke:length_reward"
+    a, b = plan(r1, first, out=tmp_path / "run"), plan(r2, resume, out=tmp_path / "run", resume=True)
+    assert "--ckpt.load_enable" not in a.argv and "--ckpt.load_enable" in b.argv
+    assert a.env["PRETRAINZERO_RECIPE"] == str(first.resolve())
+    flags = list(a.argv)
+    assert flags[flags.index("--train.batch_size") + 1] == "80" and "--train.colocate_all" in flags

@@ -243,7 +243,7 @@ class Harness:
         monkeypatch.setattr(orl.RayActorGroup, "__init__", group_init)
         monkeypatch.setattr(orl.PretrainZeroTrainer, "__init__", trainer_init)
         monkeypatch.setattr(orl.PretrainZeroTrainer, "save_logs_and_checkpoints", save_logs)
-        # bind() rebinds these two module attributes; put OpenRLHF's back after the test
+        # bind() rebinds these (and create_vllm_engines, patched above); monkeypatch restores OpenRLHF's
         monkeypatch.setattr(orl.ppo_trainer, "PPOTrainer", orl.ppo_trainer.PPOTrainer)
         monkeypatch.setattr(orl.config, "hierarchize", orl.config.hierarchize)
 
@@ -267,6 +267,7 @@ def test_two_steps_inside_openrlhf_train(orl, monkeypatch, tmp_path, tiny_model_
     assert [g.cls.__name__ for g in h.groups] == ["FakePolicyActor"]
     (engine_kwargs,) = h.calls["create_vllm_engines"]
     assert engine_kwargs["agent_func_path"] == str(PLUGIN) and engine_kwargs["remote_rm_url"] == ["agent"]
+    assert engine_kwargs["logprobs_mode"] == "processed_logprobs"  # temperature-scaled, as the trainer computes
     assert h.calls["init"] == [(str(tiny_model_dir), 2)]  # the recipe's steps drive the LR schedule
     # two steps: each pushes exactly S slots to the actor, one optimizer step, one weight sync
     assert sum(h.calls["append"]) == 2 * S and h.calls["fit"] == [S // 2, S // 2]
@@ -359,3 +360,4 @@ def test_recipe_problems_are_refused_in_one_line(orl, monkeypatch, tmp_path, tin
     with redirect_stderr(err):
         assert orl.train_ppo_ray.main([]) == 2
     assert "PRETRAINZERO_RECIPE" in err.getvalue()
+

@@ -13,6 +13,10 @@ forking it:
   and is decorated here), pinned to this node (it reads the corpus) and handed the recipe.
 * the flags are checked against the recipe right after parsing, before Ray starts and before any
   vLLM engine or model exists (:func:`check_args`); an inconsistency is refused in one line.
+* the vLLM engines are created with ``logprobs_mode="processed_logprobs"`` (OpenRLHF asks for it
+  only with its importance-sampling correction): the rollout log-probs are then those of the
+  temperature-scaled distribution, as the engine contract says and as the trainer recomputes them,
+  so ``pz/logprob_gap`` compares like with like at any temperature.
 
 Exit status: 0 done, 2 refused (the reason is printed as ``error: ...``).
 """
@@ -131,9 +135,13 @@ def check_args(args: Any, recipe: Recipe) -> list[str]:
 
 def bind(recipe: Recipe, log: Any = print) -> None:
     """Make OpenRLHF's ``train()`` build our trainer, and check the flags right after parsing."""
+    import inspect
+
     import openrlhf.trainer.ppo_trainer as ppo_trainer
+    import openrlhf.trainer.ray as trainer_ray
     import openrlhf.utils.config as config
     import ray
+    from openrlhf.trainer.ray.vllm_engine import create_vllm_engines as stock_create
 
     from .trainer import PretrainZeroTrainer
 
@@ -157,8 +165,16 @@ def bind(recipe: Recipe, log: Any = print) -> None:
             log(f"warning: {w}")
         return args
 
+    create = trainer_ray.create_vllm_engines
+
+    def create_vllm_engines(*args: Any, **kwargs: Any) -> Any:
+        bound = inspect.signature(stock_create).bind(*args, **kwargs)
+        bound.arguments["logprobs_mode"] = "processed_logprobs"
+        return create(**bound.arguments)
+
     ppo_trainer.PPOTrainer = PretrainZeroTrainerBinder
     config.hierarchize = hierarchize_and_check
+    trainer_ray.create_vllm_engines = create_vllm_engines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
