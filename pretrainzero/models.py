@@ -171,7 +171,7 @@ def _local_model(name_or_path: str) -> str | None:
 def check_model_reference(name_or_path: str) -> None:
     """Fail fast, without loading anything, on a model that cannot be found: a missing local folder,
     or (with ``HF_HUB_OFFLINE`` set) an HF id that is not in the local HF cache."""
-    if name_or_path in (SMOLLM2_ALIAS, TINY_ALIAS) or _local_model(name_or_path) is not None:
+    if name_or_path in ALIASES or _local_model(name_or_path) is not None:
         return
     from huggingface_hub import constants, try_to_load_from_cache
 

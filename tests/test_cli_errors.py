@@ -94,6 +94,17 @@ def test_eval_play_check_arguments(capsys, tmp_path):
     assert "-n 0: give at least 1 episode" in _error(capsys, ["check", env, "-n", "0"])
 
 
+def test_eval_model_offline_and_not_cached(capsys, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-hf-cache"))
+    ev = ["eval", "--benchmarks", "gsm8k", "--protocol", "pz-0shot-boxed", "--limit", "1", "--out", str(tmp_path)]
+    err = _error(capsys, [*ev, "--model", "someone/not-cached-model"])
+    assert "model 'someone/not-cached-model' is not a local folder and not in the HF cache" in err
+    assert "no such folder" in _error(capsys, [*ev, "--model", "./no/such/model"])
+
+
 def test_corpus_source_that_is_a_folder(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("PRETRAINZERO_ENV_PATH", str(tmp_path / "envs"))
     err = _error(capsys, ["corpus", "add", "folder-source-test", "--source", str(tmp_path)])

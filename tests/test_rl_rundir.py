@@ -99,6 +99,9 @@ def test_resume_refuses_logged_steps_without_a_checkpoint(tiny_model_dir, corpus
     with pytest.raises(UserError, match="2 logged steps but no intact checkpoint.*--overwrite"):
         _train(recipe(tiny_model_dir, corpus, "steps=1"), tmp_path, resume=True)
     assert (tmp_path / "metrics.jsonl").read_text() == '{"step": 0}\n{"step": 1}\n'
+    (tmp_path / "metrics.jsonl").write_text('{"phase": "sft", "sft_loss": 2.0}\n')  # killed during the cold start
+    with pytest.raises(UserError, match="has an unfinished SFT phase but no intact checkpoint"):
+        _train(recipe(tiny_model_dir, corpus, "steps=1"), tmp_path, resume=True)
 
 
 def test_resume_never_mixes_two_runs(tiny_model_dir, corpus, tmp_path):

@@ -139,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
     check_folder_arg(args.out, "--out")
     check_folder_arg(args.cache_dir, "--cache-dir")
     check_folder_arg(args.data_dir, "--data-dir", must_exist=True)
+    if args.backend != "openai":  # a served model's name is the server's business
+        from ..models import check_model_reference
+
+        check_model_reference(args.model)
     if args.threads:
         import torch
 

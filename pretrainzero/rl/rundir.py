@@ -185,10 +185,14 @@ def _resume(out: Path, recipe: dict[str, Any], log: Callable[[str], None]) -> Ru
         )
     rows = [r for r in _metric_rows(metrics_path) if r.get("phase") != "sft"]
     if state is None:
-        if rows or damaged or _metric_rows(metrics_path):
+        logged = _metric_rows(metrics_path)
+        if logged or damaged:
+            what = (
+                f"{len(rows)} logged steps" if rows else ("an unfinished SFT phase" if logged else "no steps")
+            )
             raise UserError(
-                f"--resume: {out} has {len(rows)} logged steps but no intact checkpoint to continue "
-                "from: start again with --overwrite, or choose another --out"
+                f"--resume: {out} has {what} but no intact checkpoint to continue from: start again with "
+                "--overwrite, or choose another --out"
             )
         if not any((out / m).exists() for m in RUN_MARKERS):
             raise UserError(
