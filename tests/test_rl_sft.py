@@ -34,6 +34,10 @@ def test_example_is_the_rendered_prompt_then_the_answer_then_eos(tiny):
     assert tok.decode(list(ex.target_ids[:-1])) == "Paris}"
     gen = make_example(tok, "Paragraph: x", "Paris", role="generator", config=SFTConfig(gen_prefill="\\mask{", form="raw"))
     assert tok.decode(list(gen.target_ids[:-1])) == "Paris}" and gen.role == "generator"
+    # a target that ends on one of the RL phase's stop strings gets no EOS (generation stops there)
+    stopped = make_example(tok, "Guess: [mask] is big.", "Paris", role="predictor",
+                           config=SFTConfig(prefill="\\boxed{", stop=("}",)))
+    assert tok.decode(list(stopped.target_ids)) == "Paris}" and tok.eos_token_id not in stopped.target_ids
 
 
 def test_build_examples_mixes_roles_deterministically(tiny):

@@ -72,6 +72,11 @@ class SFTConfig:
     generator_fraction: float = 0.0
     max_prompt_tokens: int = 1024
     add_eos: bool = True
+    # The RL phase's stop strings (set by the trainer). A target ending with one gets no EOS: the
+    # engine stops there, so RL never samples an EOS after it. Training one anyway (the CPU demo's
+    # "\boxed{span}<|im_end|>" after a 2-token prefill) teaches the model that its turn ends right
+    # after it starts, and the checkpoint answered plain chat prompts with an empty string.
+    stop: tuple[str, ...] = ()
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -110,7 +115,8 @@ def make_example(tokenizer: Any, prompt: str, answer: str, *, role: Role, config
     template = config.predictor_template if role == "predictor" else config.generator_template
     p = _ids(tokenizer, render_prompt(tokenizer, prompt, config.form, prefill))[-config.max_prompt_tokens :]
     t = _ids(tokenizer, target_text(template, answer, prefill))
-    if config.add_eos and tokenizer.eos_token_id is not None:
+    ends_on_stop = any(target_text(template, answer, prefill).endswith(s) for s in config.stop)
+    if config.add_eos and not ends_on_stop and tokenizer.eos_token_id is not None:
         t.append(int(tokenizer.eos_token_id))
     return SFTExample(tuple(p), tuple(t), role)
 

@@ -243,7 +243,7 @@ def train(
             from .sft import run_sft
 
             sft_cfg = dataclasses.replace(recipe.sft, form=recipe.prompt_form, prefill=recipe.prefill,
-                                          gen_prefill=recipe.mask_prefill)
+                                          gen_prefill=recipe.mask_prefill, stop=tuple(recipe.stop))
             n = recipe.sft_paragraphs or sft_cfg.steps * sft_cfg.batch_size
             texts = [p.text for p in ParagraphStream(recipe.corpus, recipe.seed + 1).take(n)]
             with compute():
