@@ -14,7 +14,15 @@ import yaml
 
 from pretrainzero.cli import main
 from pretrainzero.openrlhf.batch import fixed_batch_size, raw_step_samples
-from pretrainzero.openrlhf.launch import BatchLayout, Refused, _flag_values, plan, plugin_path, warmup_ratio
+from pretrainzero.openrlhf.launch import (
+    BatchLayout,
+    Refused,
+    _flag_values,
+    model_path,
+    plan,
+    plugin_path,
+    warmup_ratio,
+)
 from pretrainzero.rl.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,3 +272,31 @@ def main_line(argv: list[str], capsys) -> str:
     assert argv[-1] == "--dry-run" and "paper-qwen3-4b" in " ".join(argv)
     assert main(argv[1:]) == 0
     return capsys.readouterr().out.strip().split(" ", 1)[1]  # drop the PRETRAINZERO_RECIPE=... prefix
+
+
+def test_model_paths_reach_ray_workers(tmp_path, monkeypatch):
+    from pretrainzero.models import cache_dir
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "local-model").mkdir()
+    assert model_path("Qwen/Qwen3-4B-Base") == "Qwen/Qwen3-4B-Base"  # hub ids pass through
+    assert model_path("local-model") == str(tmp_path / "local-model")  # workers have another cwd
+    assert model_path("runs/sft/checkpoints/step-000000") == str(tmp_path / "runs/sft/checkpoints/step-000000")
+    assert model_path("smollm2-135m") == str(cache_dir() / "models" / "SmolLM2-135M-Instruct")
+
+
+def test_a_real_launch_refuses_a_used_out_folder_and_a_missing_gpu_stack(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("ray", "vllm", "deepspeed") else real(name, *a))
+    out = tmp_path / "run"
+    argv = ["train", "--backend", "openrlhf", "--recipe", str(AGENTS / "paper-qwen3-4b.yaml"), "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: OpenRLHF stack missing (ray, vllm, deepspeed") and "\n" not in err
+    (out / "ckpt" / "_actor").mkdir(parents=True)
+    assert main(argv) == 2
+    assert "already holds an OpenRLHF run" in capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 2  # cleared, then stopped by the missing stack
+    assert not (out / "ckpt").exists() and "OpenRLHF stack missing" in capsys.readouterr().err
