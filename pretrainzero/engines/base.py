@@ -73,6 +73,13 @@ class Engine(Protocol):
                  progress: Callable[[int], None] | None = None) -> list[list[Completion]]: ...
 
 
+def is_empty_request(prompts: Sequence[Any], n: int) -> bool:
+    """Validate ``n`` for every engine; True when there is nothing to generate (no prompts)."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    return not prompts
+
+
 def sample_seed(seed: int, k: int) -> int:
     """The seed of sample ``k`` of a request seeded ``seed``: ``seed`` itself for ``k = 0``
     (so single-sample requests are seeded exactly as asked), else a hash of ``(seed, k)``."""

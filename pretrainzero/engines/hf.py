@@ -37,6 +37,7 @@ from .base import (
     cut_at_stop,
     eos_token_ids,
     find_stop,
+    is_empty_request,
     request_seeds,
     sample_seed,
 )
@@ -101,9 +102,7 @@ class TransformersEngine:
     def generate(self, prompts: Sequence[Prompt], n: int, params: SamplingParams,
                  seeds: Sequence[int] | None = None, *,
                  progress: Callable[[int], None] | None = None) -> list[list[Completion]]:
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        if not prompts:
+        if is_empty_request(prompts, n):
             return []
         ids = self.encode(prompts)
         seeds_ = request_seeds(seeds, len(prompts)) if params.temperature > 0 else [0] * len(prompts)

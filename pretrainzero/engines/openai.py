@@ -29,7 +29,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .base import Completion, Prompt, SamplingParams, cut_at_stop, request_seeds, sample_seed
+from .base import (
+    Completion,
+    Prompt,
+    SamplingParams,
+    cut_at_stop,
+    is_empty_request,
+    request_seeds,
+    sample_seed,
+)
 
 ROUTES: tuple[str, ...] = ("auto", "chat", "completions")
 MAX_RETRY_AFTER_S = 120.0
@@ -179,9 +187,7 @@ class OpenAIEngine:
     def generate(self, prompts: Sequence[Prompt], n: int, params: SamplingParams,
                  seeds: Sequence[int] | None = None, *,
                  progress: Callable[[int], None] | None = None) -> list[list[Completion]]:
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        if not prompts:
+        if is_empty_request(prompts, n):
             return []
         seeds_ = request_seeds(seeds, len(prompts))
 

@@ -35,7 +35,16 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from .base import Completion, Prompt, SamplingParams, cut_at_stop, eos_token_ids, request_seeds, sample_seed
+from .base import (
+    Completion,
+    Prompt,
+    SamplingParams,
+    cut_at_stop,
+    eos_token_ids,
+    is_empty_request,
+    request_seeds,
+    sample_seed,
+)
 
 INSTALL_HINT = (
     "the vLLM engine needs vLLM: `pip install 'pretrainzero[vllm]'` on a CUDA machine, or on CPU "
@@ -124,9 +133,7 @@ class VLLMEngine:
     def generate(self, prompts: Sequence[Prompt], n: int, params: SamplingParams,
                  seeds: Sequence[int] | None = None, *,
                  progress: Callable[[int], None] | None = None) -> list[list[Completion]]:
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        if not prompts:
+        if is_empty_request(prompts, n):
             return []
         ids = self.encode(prompts)
         seeds_ = request_seeds(seeds, len(prompts)) if params.temperature > 0 else [0] * len(prompts)

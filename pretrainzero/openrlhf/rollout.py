@@ -19,7 +19,7 @@ from typing import Any
 import ray
 from vllm import SamplingParams as VLLMSamplingParams
 
-from ..engines import Completion, Prompt, SamplingParams, request_seeds, sample_seed
+from ..engines.base import Completion, Prompt, SamplingParams, is_empty_request, request_seeds, sample_seed
 from ..engines.vllm import vllm_sampling_kwargs
 
 
@@ -50,9 +50,7 @@ class OpenRLHFEngine:
     def generate(self, prompts: Sequence[Prompt], n: int, params: SamplingParams,
                  seeds: Sequence[int] | None = None, *,
                  progress: Callable[[int], None] | None = None) -> list[list[Completion]]:
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        if not prompts:
+        if is_empty_request(prompts, n):
             return []
         seeds_ = request_seeds(seeds, len(prompts))
         ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] if isinstance(p, str) else [int(t) for t in p]
