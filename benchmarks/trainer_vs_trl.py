@@ -100,9 +100,8 @@ def register_bench_corpus(texts: tuple[str, ...]) -> None:
 def our_prompts(tokenizer: Any, args: argparse.Namespace, steps: int) -> list[tuple[str, str]]:
     """(rendered prompt, hidden span) as our trainer sees them, step by step (same stream, masker, seeds)."""
     from pretrainzero.masking import RandomSpanMasker
-    from pretrainzero.prompts import prediction_prompt
+    from pretrainzero.prompts import prediction_prompt, render_prompt
     from pretrainzero.rl.data import ParagraphStream
-    from pretrainzero.prompts import render_prompt
 
     stream, masker, out = ParagraphStream(CORPUS, args.seed), RandomSpanMasker(), []
     for step in range(steps):
@@ -156,14 +155,14 @@ def run_trl(path: str, prompts: list[tuple[str, str]], args: argparse.Namespace)
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from pretrainzero.models import load_model
     from pretrainzero.game import PredictionRule
+    from pretrainzero.models import load_model
 
     model, tok = load_model(path, dtype="float32")
     ds = Dataset.from_dict({"prompt": [p for p, _ in prompts], "answer": [a for _, a in prompts]})
 
     def exact_span(prompts: list[str], completions: list[str], answer: list[str], **_: Any) -> list[float]:
-        return [PredictionRule().score(c, a) for c, a in zip(completions, answer)]
+        return [PredictionRule().score(c, a) for c, a in zip(completions, answer, strict=True)]
 
     times: list[float] = []
 

@@ -157,7 +157,7 @@ def test_score_batch_matches_score() -> None:
                Sample(id="b1", question="q", answer="(B)", meta={"answer_type": "bbeh"})]
     extracted = ["0.5", None, None, "b"]
     batch = p.score_batch(extracted, samples, rng_seed=0)
-    assert batch == [p.score(e, s, 0) for e, s in zip(extracted, samples)]
+    assert batch == [p.score(e, s, 0) for e, s in zip(extracted, samples, strict=True)]
     assert batch[0] == (1.0, False) and batch[1] == (0.0, True) and batch[2][1] is True and batch[3] == (1.0, False)
 
 

@@ -57,7 +57,7 @@ def test_save_load_roundtrip_prune_and_ignore_half_written(tiny_model_dir, tmp_p
     from pretrainzero.models import load_model
 
     reloaded, _ = load_model(str(path))  # the checkpoint is a plain HF model directory
-    for (n, a), (_, b) in zip(model.state_dict().items(), reloaded.state_dict().items()):
+    for (n, a), (_, b) in zip(model.state_dict().items(), reloaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), n
 
 

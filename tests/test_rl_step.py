@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from pretrainzero.masking import WholeWordMasker
 from pretrainzero.engines import Completion, SamplingParams
+from pretrainzero.masking import WholeWordMasker
 from pretrainzero.rl.step import StepConfig, pretrainzero_step
 from pretrainzero.types import Paragraph
 
@@ -153,8 +153,8 @@ def test_overlong_prompts_are_skipped(tok):
 
 
 def test_step_on_the_tiny_real_model(tiny_model_dir):
-    from pretrainzero.models import load_model
     from pretrainzero.engines.hf import TransformersEngine
+    from pretrainzero.models import load_model
 
     torch.set_num_threads(1)
     model, tok = load_model(str(tiny_model_dir))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import extract as ex
@@ -128,7 +128,7 @@ class Protocol:
         math_idx = [i for i, s in enumerate(samples) if s.choices is None and not self._is_bbeh(s)]
         verdicts = grade_math_batch([extracted[i] for i in math_idx], [samples[i].answer for i in math_idx],
                                     workers=workers)
-        for i, ok in zip(math_idx, verdicts):
+        for i, ok in zip(math_idx, verdicts, strict=True):
             out[i] = (float(ok), extracted[i] is None)
         for i, s in enumerate(samples):
             if out[i] is None:
@@ -521,8 +521,8 @@ def protocol_yaml(protocol: Protocol) -> str:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
     _Dumper.add_representer(str, _str)
-    header = (f"# Frozen protocol definition, generated from pretrainzero/eval/protocols.py — do not edit by hand.\n"
-              f"# Regenerate: python -m pretrainzero.eval.protocols --write leaderboards/protocols\n")
+    header = ("# Frozen protocol definition, generated from pretrainzero/eval/protocols.py — do not edit by hand.\n"
+              "# Regenerate: python -m pretrainzero.eval.protocols --write leaderboards/protocols\n")
     return header + yaml.dump(protocol.definition(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 

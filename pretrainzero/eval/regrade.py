@@ -52,14 +52,14 @@ def regrade(record: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
                                "than the stored run had; regenerate instead of re-grading")
         samples.append(sample)
     seed = record["decoding"].get("seed") or 0
-    extracted = [protocol.extract(r["response"], s) for r, s in zip(rows, samples)]
+    extracted = [protocol.extract(r["response"], s) for r, s in zip(rows, samples, strict=True)]
     verdicts = protocol.score_batch(extracted, samples, seed)
     restricted = record["benchmark"] in RESTRICTED
     new_rows = [
         make_row(sample_id=s.id, k_index=int(r["k_index"]), category=s.category, prompt_hash=r["prompt_hash"],
                  response=r["response"], extracted=ex, answer=s.answer, score=sc, missed=miss,
                  finish_reason=r["finish_reason"], n_tokens=int(r["n_tokens"]), restricted=restricted)
-        for r, s, ex, (sc, miss) in zip(rows, samples, extracted, verdicts)
+        for r, s, ex, (sc, miss) in zip(rows, samples, extracted, verdicts, strict=True)
     ]
     metrics, per_category = compute_metrics(new_rows)
     if record["benchmark"] == "bbeh":

@@ -23,8 +23,8 @@ from typing import Any
 from ..progress import Progress
 from ..record import row_id
 from . import cache as gen_cache
-from .backends import BACKENDS, Backend, BackendConfig, GenParams, make_backend
 from .aggregate import bbeh_harmonic_mean
+from .backends import BACKENDS, Backend, BackendConfig, GenParams, make_backend
 from .benchmarks import LoadedBenchmark, Sample, load_benchmark
 from .protocols import Decoding, Protocol, get_protocol
 from .results import RESTRICTED, SampleRow, build_record, compute_metrics, make_row, write_results
@@ -224,7 +224,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
                                     [generation_seed(decoding.seed, samples[i].id, j) for i, j, _ in part],
                                     progress=bar.update)
             entries = [gen_cache.CachedGeneration(key, g.text, g.finish_reason, g.n_tokens)
-                       for (_, _, key), g in zip(part, gens)]
+                       for (_, _, key), g in zip(part, gens, strict=True)]
             gen_cache.append(cache_path, entries)
             cached.update({e.key: e for e in entries})
             if log and not progress:
@@ -233,14 +233,14 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         bar.close()
 
     responses = [cached[key] for _, _, key in items]
-    extracted = [protocol.extract(r.text, samples[i]) for (i, _, _), r in zip(items, responses)]
+    extracted = [protocol.extract(r.text, samples[i]) for (i, _, _), r in zip(items, responses, strict=True)]
     verdicts = protocol.score_batch(extracted, [samples[i] for i, _, _ in items], decoding.seed)
     restricted = benchmark in RESTRICTED
     rows: list[SampleRow] = [
         make_row(sample_id=samples[i].id, k_index=j, category=samples[i].category, prompt_hash=hashes[i],
                  response=r.text, extracted=ex, answer=samples[i].answer, score=sc, missed=miss,
                  finish_reason=r.finish_reason, n_tokens=r.n_tokens, restricted=restricted)
-        for (i, j, _), r, ex, (sc, miss) in zip(items, responses, extracted, verdicts)
+        for (i, j, _), r, ex, (sc, miss) in zip(items, responses, extracted, verdicts, strict=True)
     ]
     metrics, per_category = compute_metrics(rows)
     if benchmark == "bbeh":

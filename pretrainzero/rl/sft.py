@@ -52,7 +52,7 @@ class SFTExample:
 class SFTConfig:
     """Cold-start settings. ``form``/``prefill``/``gen_prefill`` must match the RL phase's prompts.
 
-    ``predictor_template`` is formatted with ``answer`` and must contain ``\boxed{...}``; the
+    ``predictor_template`` is formatted with ``answer`` and must contain ``\\boxed{...}``; the
     part already given by ``prefill`` is stripped from the target. ``generator_fraction`` of
     the examples are generator examples.
     """
@@ -126,7 +126,7 @@ def build_sft_examples(
     """One example per maskable paragraph, in a seeded shuffled order.
 
     A paragraph becomes a generator example (paragraph → ``\\mask{span}``) with probability
-    ``generator_fraction``, otherwise a predictor example (masked paragraph → ``\boxed{span}``).
+    ``generator_fraction``, otherwise a predictor example (masked paragraph → ``\\boxed{span}``).
     """
     rng = np.random.default_rng(config.seed)
     out: list[SFTExample] = []
@@ -158,7 +158,7 @@ def sft_loss(model: Any, batch: Sequence[SFTExample], *, pad_token_id: int = 0) 
     ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)
     att = torch.zeros((len(rows), width), dtype=torch.long)
     labels = torch.full((len(rows), width), -100, dtype=torch.long)
-    for i, (e, r) in enumerate(zip(batch, rows)):
+    for i, (e, r) in enumerate(zip(batch, rows, strict=True)):
         ids[i, : len(r)] = torch.tensor(r)
         att[i, : len(r)] = 1
         labels[i, len(e.prompt_ids) : len(r)] = torch.tensor(e.target_ids)

@@ -193,7 +193,7 @@ def pretrainzero_step(
 
     # ---- 3. prediction rollouts for every valid mask
     pred_prompts, kept = [], []
-    for k, (i, ex) in enumerate(examples):
+    for k, (_i, ex) in enumerate(examples):
         text = render(prediction_prompt(ex), cfg.prefill)
         if _token_len(tokenizer, text) > cfg.max_prompt_tokens:
             too_long += 1
