@@ -99,7 +99,8 @@ def test_render_prompt_forms(tiny):
 
 def test_n_samples_grouped_per_prompt_in_prompt_order(varied):
     model, tok, _ = varied
-    out = TransformersEngine(model, tok, batch_size=4).generate(PROMPTS, 3, SamplingParams(max_new_tokens=6), [1, 2, 3, 4])
+    out = TransformersEngine(model, tok, batch_size=4).generate(PROMPTS, 3, SamplingParams(max_new_tokens=6),
+                                                                [1, 2, 3, 4])
     assert [len(g) for g in out] == [3] * len(PROMPTS)
     for prompt, group in zip(PROMPTS, out, strict=True):
         for c in group:
@@ -308,6 +309,7 @@ def test_contract_and_step_import_without_torch():
     import sys
 
     code = ("import sys, pretrainzero.engines, pretrainzero.engines.openai, pretrainzero.rl.step, "
-            "pretrainzero.eval.backends; print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))")
+            "pretrainzero.eval.backends; "
+            "print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -115,7 +115,8 @@ def test_missing_math_verify_is_one_clear_error(monkeypatch: pytest.MonkeyPatch)
 
     shutdown_pool()
     real = importlib.util.find_spec
-    monkeypatch.setattr(grade.importlib.util, "find_spec", lambda name, *a: None if name == "math_verify" else real(name, *a))
+    monkeypatch.setattr(grade.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "math_verify" else real(name, *a))
     with pytest.raises(grade.GraderUnavailable, match="math_verify"):
         grade_math_batch(["1"], ["1"])
 

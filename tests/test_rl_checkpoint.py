@@ -1,4 +1,6 @@
-"""Atomic checkpoints: complete-or-absent, pruning, RNG and optimizer round trips. Run: pytest tests/test_rl_checkpoint.py"""
+"""Atomic checkpoints: complete-or-absent, pruning, RNG and optimizer round trips.
+Run: pytest tests/test_rl_checkpoint.py
+"""
 
 from __future__ import annotations
 

@@ -67,7 +67,8 @@ def regrade(record: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
     new_id = row_id(record["model"]["name"], record["benchmark"], protocol.id, protocol.version)
     old_version = record["protocol"]["version"]
     note = (f"re-graded {utc_now()} from {rid} (protocol v{old_version} generations, same prompts) with "
-            f"{protocol.id} v{protocol.version}: score {100 * record['metrics']['score']:.2f} -> {100 * metrics['score']:.2f}")
+            f"{protocol.id} v{protocol.version}: "
+            f"score {100 * record['metrics']['score']:.2f} -> {100 * metrics['score']:.2f}")
     out = {**record, "id": new_id, "protocol": {"id": protocol.id, "version": protocol.version},
            "metrics": {**record["metrics"], **metrics}, "per_category": per_category,
            "samples_file": f"samples/{new_id}.jsonl", "git_commit": git_commit(),

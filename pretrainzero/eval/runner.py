@@ -67,7 +67,8 @@ def normalize_config(config: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(cfg["subset_seed"], int) or isinstance(cfg["subset_seed"], bool):
             raise ValueError(f"subset_seed must be an integer, got {cfg['subset_seed']!r}")
         if cfg["limit"] is None:
-            raise ValueError("subset_seed needs limit (it draws a seeded, category-stratified sample of limit questions)")
+            raise ValueError("subset_seed needs limit "
+                             "(it draws a seeded, category-stratified sample of limit questions)")
     if not isinstance(cfg["allow_partial"], bool):
         raise ValueError(f"allow_partial must be true or false, got {cfg['allow_partial']!r}")
     return cfg
@@ -269,7 +270,8 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         model={"name": name, "source": str(cfg["model"]), "sha256": info.get("sha256")},
         benchmark=benchmark,
         subset=_subset(len(samples), len(bench.samples), cfg.get("limit"), cfg.get("subset_seed"),
-                       partial_file=bench.spec.expected_rows is not None and len(bench.samples) != bench.spec.expected_rows),
+                       partial_file=(bench.spec.expected_rows is not None
+                                     and len(bench.samples) != bench.spec.expected_rows)),
         protocol={"id": protocol.id, "version": protocol.version},
         config=config,
         dataset={"source": bench.source, "revision": bench.revision, "sha256": bench.sha256,

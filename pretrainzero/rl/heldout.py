@@ -72,7 +72,8 @@ def build_heldout_items(
         ex = masker(text, paragraph_rng(seed, pid))
         if ex is None:
             continue
-        items.append(HeldoutItem(pid, render_prompt(tokenizer, prediction_prompt(ex), form, prefill), ex.answer, prefill))
+        prompt = render_prompt(tokenizer, prediction_prompt(ex), form, prefill)
+        items.append(HeldoutItem(pid, prompt, ex.answer, prefill))
         if limit is not None and len(items) >= limit:
             break
     return items
@@ -191,8 +192,8 @@ def evaluate_heldout(
     slp, slp_se = mean_se(span_lp)
     tlp, tlp_se = mean_se(tok_lp)
     sacc, sacc_se = mean_se(sampled) if sampled else (float("nan"), float("nan"))
-    return HeldoutResult(len(items), acc, acc_se, slp, slp_se, tlp, tlp_se, tuple(correct), tuple(span_lp), tuple(tok_lp),
-                         sacc, sacc_se, samples, tuple(sampled))
+    return HeldoutResult(len(items), acc, acc_se, slp, slp_se, tlp, tlp_se, tuple(correct), tuple(span_lp),
+                         tuple(tok_lp), sacc, sacc_se, samples, tuple(sampled))
 
 
 def _score(item: HeldoutItem, texts: Sequence[str], normalized: bool) -> float:
@@ -206,7 +207,8 @@ def _item_seed(seed: int, paragraph_id: str) -> int:
     return int(paragraph_rng(seed, paragraph_id).integers(0, 2**63 - 1))
 
 
-def paired_difference(after: HeldoutResult, before: HeldoutResult, metric: Metric = "span_logprob") -> tuple[float, float]:
+def paired_difference(after: HeldoutResult, before: HeldoutResult,
+                      metric: Metric = "span_logprob") -> tuple[float, float]:
     """Mean and standard error of ``after − before`` over the same items (paired)."""
     a, b = after.per_item(metric), before.per_item(metric)
     if len(a) != len(b):

@@ -202,7 +202,8 @@ class LikelihoodReward:
             # the baseline depends only on (prompt, answer): score each distinct pair once
             keys = list(dict.fromkeys(zip(prompts, spans, strict=True)))
             base_model = self.ema if self.ema is not None else self.model
-            base = dict(zip(keys, self._score(base_model, [self._base_context(p) for p, _ in keys], [s for _, s in keys]), strict=True))
+            base_scores = self._score(base_model, [self._base_context(p) for p, _ in keys], [s for _, s in keys])
+            base = dict(zip(keys, base_scores, strict=True))
             rewards = [r - base[(p, s)] for r, p, s in zip(rewards, prompts, spans, strict=True)]
         if cfg.clip is not None:
             rewards = [max(-cfg.clip, min(cfg.clip, r)) for r in rewards]

@@ -103,7 +103,8 @@ def bbeh(rows: list[Row], origin: str) -> list[Sample]:
     return out
 
 
-def _math(question_keys: tuple[str, ...], answer_fn: Callable[[Row, str], str], id_keys: tuple[str, ...] = ("unique_id", "id", "idx"),
+def _math(question_keys: tuple[str, ...], answer_fn: Callable[[Row, str], str],
+          id_keys: tuple[str, ...] = ("unique_id", "id", "idx"),
           category_keys: tuple[str, ...] = ()) -> Callable[[list[Row], str], list[Sample]]:
     def convert(rows: list[Row], origin: str) -> list[Sample]:
         out = []
