@@ -24,10 +24,9 @@ from ..progress import Progress
 from ..record import row_id
 from . import cache as gen_cache
 from .backends import BACKENDS, Backend, BackendConfig, GenParams, make_backend
-from .aggregate import bbeh_harmonic_mean
 from .benchmarks import LoadedBenchmark, Sample, load_benchmark
 from .protocols import Decoding, Protocol, get_protocol
-from .results import RESTRICTED, SampleRow, build_record, compute_metrics, make_row, write_results
+from .results import SampleRow, build_record, compute_metrics, make_row, write_results
 
 CONFIG_KEYS: tuple[str, ...] = (
     "model", "model_name", "benchmarks", "protocol", "backend", "limit", "seed", "k", "max_new_tokens",
@@ -235,7 +234,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
     responses = [cached[key] for _, _, key in items]
     extracted = [protocol.extract(r.text, samples[i]) for (i, _, _), r in zip(items, responses)]
     verdicts = protocol.score_batch(extracted, [samples[i] for i, _, _ in items], decoding.seed)
-    restricted = benchmark in RESTRICTED
+    restricted = bench.spec.restricted
     rows: list[SampleRow] = [
         make_row(sample_id=samples[i].id, k_index=j, category=samples[i].category, prompt_hash=hashes[i],
                  response=r.text, extracted=ex, answer=samples[i].answer, score=sc, missed=miss,
@@ -243,8 +242,8 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         for (i, j, _), r, ex, (sc, miss) in zip(items, responses, extracted, verdicts)
     ]
     metrics, per_category = compute_metrics(rows)
-    if benchmark == "bbeh":
-        metrics["harmonic_mean"] = bbeh_harmonic_mean({c: v["score"] for c, v in per_category.items()})
+    if bench.spec.extra_metrics is not None:
+        metrics.update(bench.spec.extra_metrics({c: v["score"] for c, v in per_category.items()}))
 
     config = {key: cfg.get(key) for key in CONFIG_KEYS if key not in ("benchmarks",)}
     config["benchmarks"] = [benchmark]
