@@ -44,15 +44,16 @@ def render(protocol_id: str) -> dict[str, Any]:
         samples = list(bench.samples[:N_ITEMS])
         decoding = protocol.decoding(name)
         responses = [[protocol.model_response(s.answer), *CANNED] for s in samples]
-        flat = [(s, r) for s, rs in zip(samples, responses) for r in rs]
+        flat = [(s, r) for s, rs in zip(samples, responses, strict=True) for r in rs]
         extracted = [protocol.extract(r, s) for s, r in flat]
         verdicts = protocol.score_batch(extracted, [s for s, _ in flat], decoding.seed)
         items = []
         for k, s in enumerate(samples):
             prompt = protocol.build_prompt(s, bench)
             n = len(responses[k])
+            part = slice(k * n, (k + 1) * n)
             cases = [[r, e, sc, miss] for r, e, (sc, miss) in
-                     zip(responses[k], extracted[k * n:(k + 1) * n], verdicts[k * n:(k + 1) * n])]
+                     zip(responses[k], extracted[part], verdicts[part], strict=True)]
             items.append({"id": s.id, "prompt": prompt, "prompt_hash": prompt_hash(prompt), "cases": cases})
         out[name] = {"decoding": decoding.as_dict(), "chat_template": protocol.chat_template, "items": items}
     return out

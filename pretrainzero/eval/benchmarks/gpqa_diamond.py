@@ -24,9 +24,10 @@ def _convert(parts: Sequence[RowFile]) -> list[Sample]:
         seed = int.from_bytes(hashlib.sha256(f"{SHUFFLE_SALT}:{rid}".encode()).digest()[:8], "big")
         order = list(range(4))
         random.Random(seed).shuffle(order)
-        out.append(Sample(id=rid, question=str(first(r, ("Question",), where)).strip(), answer=LETTERS[order.index(0)],
-                          choices=tuple(options[j] for j in order),
-                          category=str(r.get("High-level domain") or "") or None, meta={"subdomain": r.get("Subdomain")}))
+        out.append(Sample(id=rid, question=str(first(r, ("Question",), where)).strip(),
+                          answer=LETTERS[order.index(0)], choices=tuple(options[j] for j in order),
+                          category=str(r.get("High-level domain") or "") or None,
+                          meta={"subdomain": r.get("Subdomain")}))
     return out
 
 

@@ -133,7 +133,8 @@ def packaged_files(copy: PackagedCopy) -> tuple[list[Path], str] | None:
     return files, f"{copy.distribution}=={package_version(copy.distribution)}"
 
 
-def load_hub_rows(hf_id: str, config: str | None, split: str, revision: str | None) -> tuple[list[Row], str | None, str]:
+def load_hub_rows(hf_id: str, config: str | None, split: str,
+                  revision: str | None) -> tuple[list[Row], str | None, str]:
     """Rows from ``datasets.load_dataset`` (network or local HF cache): (rows, revision, sha256).
 
     The sha256 covers the Arrow cache files the rows were read from; the revision is the hub

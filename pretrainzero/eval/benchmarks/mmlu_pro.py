@@ -16,7 +16,8 @@ def _convert(parts: Sequence[RowFile]) -> list[Sample]:
             id=str(first(r, ("question_id",), where)), question=str(first(r, ("question",), where)),
             answer=letter_ok(str(first(r, ("answer",), where)), len(options), where), choices=options,
             category=str(first(r, ("category",), where)),
-            meta={"cot_content": r.get("cot_content") or "", "src": r.get("src"), "answer_index": r.get("answer_index")},
+            meta={"cot_content": r.get("cot_content") or "", "src": r.get("src"),
+                  "answer_index": r.get("answer_index")},
         ))
     return out
 
@@ -24,7 +25,8 @@ def _convert(parts: Sequence[RowFile]) -> list[Sample]:
 BENCHMARK = BenchmarkSpec(
     name="mmlu_pro", display="MMLU-Pro", title="MMLU-Pro", kind="mcq", convert=_convert, category_field="category",
     hf_id="TIGER-Lab/MMLU-Pro", hf_config=None, split="test", expected_rows=12032,
-    local_dirs=("MMLU-Pro", "mmlu-pro"), local_files=("test-*.parquet", "data/test-*.parquet", "test.jsonl", "test.json"),
+    local_dirs=("MMLU-Pro", "mmlu-pro"),
+    local_files=("test-*.parquet", "data/test-*.parquet", "test.jsonl", "test.json"),
     fewshot_split="validation", fewshot_rows=70,
     fewshot_files=("validation-*.parquet", "data/validation-*.parquet", "validation.jsonl", "validation.json"),
 )
