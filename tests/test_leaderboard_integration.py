@@ -12,8 +12,8 @@ import argparse
 import pytest
 
 from pretrainzero.cli import leaderboard as cli
-from pretrainzero.record import validate_record
 from pretrainzero.leaderboard.store import load_records
+from pretrainzero.record import validate_record
 
 runner = pytest.importorskip("pretrainzero.eval.runner")
 backends = pytest.importorskip("pretrainzero.eval.backends")

@@ -15,9 +15,9 @@ import pytest
 
 from pretrainzero.leaderboard.aggregate import math_avg, overall_avg
 from pretrainzero.leaderboard.render import RenderError, build, build_from, render
-from pretrainzero.record import row_id
 from pretrainzero.leaderboard.store import Record, load_records
 from pretrainzero.leaderboard.table import protocol_tables
+from pretrainzero.record import row_id
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "leaderboard"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from pretrainzero.record import row_id, slug, validate_record
 from pretrainzero.leaderboard.store import (
     DuplicateRecordError,
     InvalidRecordError,
@@ -15,6 +14,7 @@ from pretrainzero.leaderboard.store import (
     load_records,
     submit,
 )
+from pretrainzero.record import row_id, slug, validate_record
 
 FIXTURES = Path(__file__).parent / "fixtures" / "leaderboard"
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from pretrainzero.record import (
     BenchmarkFacts,
@@ -66,8 +67,8 @@ def test_every_committed_record_loads_and_round_trips_exactly() -> None:
 def test_types_are_strict_and_sections_closed_or_open_as_declared() -> None:
     record = parse_record(FIXTURE)
     assert isinstance(record, ResultsRecord) and record.metrics.score == 0.03
-    with pytest.raises(Exception):
-        record.metrics.score = 1.0  # frozen  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        record.metrics.score = 1.0  # type: ignore[misc]
     # Open sections keep what they do not name (the runner's config, extra metrics) and write it back.
     extra = parse_record({**FIXTURE, "metrics": {**FIXTURE["metrics"], "score_misses_wrong": 0.02, "custom": 7}})
     assert extra.metrics.score_misses_wrong == 0.02 and extra.to_dict()["metrics"]["custom"] == 7
@@ -123,11 +124,13 @@ def test_registry_rules_name_the_field(changes: dict, field: str, needle: str) -
 
 
 def test_registry_rules_on_data_files() -> None:
-    partial = {**FIXTURE, "dataset": {**FIXTURE["dataset"], "n_total": 200}, "config": {**FIXTURE["config"], "allow_partial": True}}
+    partial = {**FIXTURE, "dataset": {**FIXTURE["dataset"], "n_total": 200},
+               "config": {**FIXTURE["config"], "allow_partial": True}}
     assert validate_record(partial, _registry()) == []  # a custom file run with --allow-partial, labelled a subset
-    assert [p for p in validate_record({**partial, "subset": None, "dataset": {**partial["dataset"], "n_evaluated": 200}})
-            if p.startswith("subset: null but the run used a partial/custom file")]
-    assert validate_record({**FIXTURE, "dataset": {**FIXTURE["dataset"], "n_total": 700}}, _registry(None)) == []  # no official count
+    as_full = {**partial, "subset": None, "dataset": {**partial["dataset"], "n_evaluated": 200}}
+    assert [p for p in validate_record(as_full) if p.startswith("subset: null but the run used a partial/custom file")]
+    no_official_count = {**FIXTURE, "dataset": {**FIXTURE["dataset"], "n_total": 700}}
+    assert validate_record(no_official_count, _registry(None)) == []
     source = FIXTURE["dataset"]["source"]
     assert validate_record(FIXTURE, _registry(packaged=(source, FIXTURE["dataset"]["sha256"]))) == []
     [problem] = validate_record(FIXTURE, _registry(packaged=(source, "f" * 64)))

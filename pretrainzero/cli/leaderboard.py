@@ -111,8 +111,8 @@ def _regrade(args: argparse.Namespace) -> int:
     from pretrainzero.eval.regrade import RegradeError, regrade
     from pretrainzero.eval.results import read_samples, write_results
     from pretrainzero.leaderboard.render import render
-    from pretrainzero.record import RecordError, parse_record
     from pretrainzero.leaderboard.store import find_record, load_records
+    from pretrainzero.record import RecordError, parse_record
 
     root = _root(args)
     results = root / "results"

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from pretrainzero.record import slug
+
 from .aggregate import PAPER_BENCHMARKS, Aggregate, display_name, math_avg, overall_avg
 from .reference import Reference, combined_rows, stages
-from pretrainzero.record import slug
 from .store import Record
 
 AGGREGATES: tuple[str, ...] = ("math_avg", "overall_avg")

@@ -258,6 +258,11 @@ def _bench(r: ResultsRecord, g: Registry) -> BenchmarkFacts | None:
     return g.benchmarks.get(r.benchmark)
 
 
+def _covered(r: ResultsRecord, g: Registry) -> bool:
+    p = _protocol(r, g)
+    return p is None or _bench(r, g) is None or r.benchmark in p.benchmarks
+
+
 def _row_count_holds(r: ResultsRecord, g: Registry) -> bool:
     b = _bench(r, g)
     return b is None or b.expected_rows in (None, r.dataset.n_total) or r.config.allow_partial
@@ -278,7 +283,7 @@ REGISTRY_RULES: tuple[Rule, ...] = (
                       f"(versions: {', '.join(map(str, g.protocols[r.protocol.id].versions))})"),
     Rule("benchmark", lambda r, g: _bench(r, g) is not None,
          lambda r, g: f"unknown benchmark {r.benchmark!r} (known: {', '.join(sorted(g.benchmarks))})"),
-    Rule("benchmark", lambda r, g: (p := _protocol(r, g)) is None or _bench(r, g) is None or r.benchmark in p.benchmarks,
+    Rule("benchmark", _covered,
          lambda r, g: f"protocol {r.protocol.id} does not cover {r.benchmark} "
                       f"(it covers {', '.join(g.protocols[r.protocol.id].benchmarks)})"),
     Rule("dataset.n_total", _row_count_holds,
