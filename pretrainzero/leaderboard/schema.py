@@ -169,11 +169,13 @@ def validate_record(record: Any) -> list[str]:
             )
             expected = None  # when a part is invalid it is already reported; no second message
             version = (protocol or {}).get("version")
-            if all(isinstance(p, str) and p.strip() for p in parts) and _is_int(version):
+            name, bench_id, proto_id = parts
+            if (isinstance(name, str) and isinstance(bench_id, str) and isinstance(proto_id, str)
+                    and all(p.strip() for p in (name, bench_id, proto_id)) and _is_int(version)):
                 try:
-                    expected = row_id(*parts, version)
+                    expected = row_id(name, bench_id, proto_id, version)
                     # Records written before the version joined the id stay valid under version 1.
-                    legacy = row_id(*parts) if version == 1 else None
+                    legacy = row_id(name, bench_id, proto_id) if version == 1 else None
                 except ValueError as exc:
                     errors.append(f"model.name: {exc}")
             if expected is not None and rid not in (expected, legacy):
@@ -246,7 +248,7 @@ def validate_record(record: Any) -> list[str]:
     config = _section(record, "config", errors)
     if config is not None:
         _check_keys(config, "config.", ("model", "benchmarks", "protocol"), errors, closed=False)
-        benches = config.get("benchmarks")
+        benches: Any = config.get("benchmarks")  # JSON, checked just below
         if _expect(
             isinstance(benches, list) and all(isinstance(b, str) for b in benches),
             "config.benchmarks",

@@ -110,13 +110,13 @@ def protocol_tables(records: Iterable[Record]) -> list[Table]:
         columns = _column_order(r.benchmark for r in recs)
         by_model: dict[str, dict[str, Record]] = {}
         for rec in recs:
-            cells = by_model.setdefault(rec.model, {})
-            if rec.benchmark in cells:  # ids are unique per (model, benchmark, protocol id): cannot happen
+            model_recs = by_model.setdefault(rec.model, {})
+            if rec.benchmark in model_recs:  # ids are unique per (model, benchmark, protocol id): cannot happen
                 raise ValueError(
                     f"two records for {rec.model}/{rec.benchmark} under {pid}: "
-                    f"{cells[rec.benchmark].id}, {rec.id}"
+                    f"{model_recs[rec.benchmark].id}, {rec.id}"
                 )
-            cells[rec.benchmark] = rec
+            model_recs[rec.benchmark] = rec
         rows, notes = [], []
         for model in sorted(by_model, key=str.lower):
             cells: dict[str, Cell] = {b: _measured_cell(r) for b, r in by_model[model].items()}
