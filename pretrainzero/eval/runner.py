@@ -286,7 +286,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         notes=" | ".join(notes_parts) or None,
     )
     write_results(record, rows, out_dir)
-    return record
+    return record.to_dict()
 
 
 def run_evals(config: Mapping[str, Any], out_dir: str | os.PathLike[str], *, backend: Backend | None = None,
