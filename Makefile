@@ -32,9 +32,11 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/pretrainzero train --recipe agents/smollm2-135m-cpu.yaml --out $(DEMO_OUT) --resume  # re-running continues it
 
-# ruff (pyflakes, pycodestyle, isort, pyupgrade, bugbear; settings in pyproject.toml); CI runs it via `make test`
+# ruff (pyflakes, pycodestyle, isort, pyupgrade, bugbear) and mypy over pretrainzero/ (settings in
+# pyproject.toml); CI runs both via `make test`
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test: setup lint
 	$(PY) -m pytest
