@@ -205,7 +205,9 @@ def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu"
         torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
     except KeyError:
         raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}") from None
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype).to(device)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+    # PreTrainedModel.to is decorated with @wraps(nn.Module.to), which mypy reads as the unbound method
+    model = model.to(device)  # type: ignore[arg-type]
     model.generation_config.pad_token_id = tok.pad_token_id
     return model, tok
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..record import SCHEMA_VERSION, ResultsRecord, parse_record
+from ..record.lmeval import results_path, to_lmeval
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,33 @@ def write_results(record: ResultsRecord, rows: Sequence[SampleRow], out_dir: str
                           "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rows))
     path = out / f"{record.id}.json"
     atomic_write_text(path, json.dumps(record.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def n_shot(protocol: Any) -> int:
+    """Solved examples shown before each question (lm-eval's ``n-shot``): MMLU-Pro official's
+    ``n_shots``, SuperGPQA's five-shot mode, else zero."""
+    return int(getattr(protocol, "n_shots", 0) or (5 if getattr(protocol, "five_shot", False) else 0))
+
+
+def chat_template_sha256(backend: Any, uses_chat_template: bool) -> str | None:
+    """sha256 of the chat template a local backend renders prompts with (lm-eval's ``chat_template_sha``);
+    None when the protocol sends raw text or the template is the server's (OpenAI-compatible endpoints)."""
+    template = getattr(getattr(backend, "tok", None), "chat_template", None)
+    if not uses_chat_template or not isinstance(template, str):
+        return None
+    return hashlib.sha256(template.encode("utf-8")).hexdigest()
+
+
+def write_lmeval(records: Sequence[ResultsRecord], out_dir: str | os.PathLike[str], shots: int = 0) -> Path:
+    """Write the run's records as lm-eval's results file, ``<out>/lm-eval/<model>/results_<date>.json``
+    (see :mod:`pretrainzero.record.lmeval`); task hashes come from the samples files written next to them."""
+    out = Path(out_dir)
+    samples = {r.benchmark: read_samples(out / r.samples_file) for r in records
+               if r.samples_file and (out / r.samples_file).is_file()}
+    data = to_lmeval(records, n_shot={r.benchmark: shots for r in records}, samples=samples)
+    path = results_path(out, records)
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return path
 
 

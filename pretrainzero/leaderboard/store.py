@@ -1,4 +1,4 @@
-"""The results store: every ``*.json`` record under ``leaderboards/results/``, validated.
+"""The results store: every ``*.json`` record under ``leaderboards/results/`` (but ``lm-eval/``), validated.
 
 Loading never drops a record. An unreadable or invalid file raises ``InvalidRecordError`` naming
 the file and every bad field; two files with the same row id raise ``DuplicateRecordError``.
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pretrainzero.record import RecordError, ResultsRecord, parse_record
+from pretrainzero.record.lmeval import LMEVAL_DIR
 
 SAMPLES_DIR = "samples"
 
@@ -108,15 +109,17 @@ def read_record(path: Path) -> Record:
 
 
 def record_files(results_dir: Path) -> list[Path]:
-    """Every ``*.json`` under ``results_dir``, recursively (samples are ``.jsonl``, never matched).
+    """Every ``*.json`` under ``results_dir``, recursively, except inside ``lm-eval/`` folders.
 
-    Nothing is skipped (in-flight temp files end in ``.tmp``): any JSON here is a record and must
-    validate, so nothing can sit in results/ without either rendering or failing loudly.
+    The one exception is the lm-evaluation-harness copy of a run that ``pretrainzero eval`` writes
+    next to its records (``<out>/lm-eval/<model>/results_<date>.json``, another schema). Samples
+    are ``.jsonl`` and in-flight temp files end in ``.tmp``, so neither matches. Anything else is
+    a record and must validate: nothing can sit in results/ without rendering or failing loudly.
     """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         return []
-    return sorted(results_dir.rglob("*.json"))
+    return sorted(p for p in results_dir.rglob("*.json") if LMEVAL_DIR not in p.relative_to(results_dir).parts[:-1])
 
 
 def load_records(results_dir: Path) -> list[Record]:

@@ -86,7 +86,7 @@ def _measured_cell(rec: Record) -> Cell:
     flags = ((("subset",) if subset else ()) + (("deviates",) if deviations else ())
              + (("fallback",) if fallback else ()) + (("local",) if local else ()))
     notes = ([f"subset: {subset}"] if subset else []) + ([f"deviates: {'; '.join(deviations)}"] if deviations else [])
-    if fallback:
+    if fallback and miss is not None:  # (fallback implies a rate; spelled out for the type checker)
         notes.append(f"{100 * miss:.0f}% of answers not extracted: the score is mostly the miss policy "
                      "(random letter or 0), not accuracy")
     if local:
@@ -111,13 +111,13 @@ def protocol_tables(records: Iterable[Record]) -> list[Table]:
         columns = _column_order(r.benchmark for r in recs)
         by_model: dict[str, dict[str, Record]] = {}
         for rec in recs:
-            cells = by_model.setdefault(rec.model, {})
-            if rec.benchmark in cells:  # ids are unique per (model, benchmark, protocol id): cannot happen
+            model_recs = by_model.setdefault(rec.model, {})
+            if rec.benchmark in model_recs:  # ids are unique per (model, benchmark, protocol id): cannot happen
                 raise ValueError(
                     f"two records for {rec.model}/{rec.benchmark} under {pid}: "
-                    f"{cells[rec.benchmark].id}, {rec.id}"
+                    f"{model_recs[rec.benchmark].id}, {rec.id}"
                 )
-            cells[rec.benchmark] = rec
+            model_recs[rec.benchmark] = rec
         rows, notes = [], []
         for model in sorted(by_model, key=str.lower):
             cells: dict[str, Cell] = {b: _measured_cell(r) for b, r in by_model[model].items()}

@@ -117,6 +117,7 @@ class EngineInfo(BaseModel):
     model_config = _OPEN
     backend: str
     versions: dict[str, str]
+    chat_template_sha256: str | None = None  # of the template the prompts were rendered with, where known
 
 
 class Versions(BaseModel):

@@ -36,7 +36,8 @@ def _metrics(per_task: Mapping[str, float]) -> dict[str, float | None]:
 
 
 def _convert(parts: Sequence[RowFile]) -> list[Sample]:
-    out, seen = [], {}
+    out: list[Sample] = []
+    seen: dict[str, int] = {}
     for where, r in each_row(parts):
         task = str(first(r, ("task",), where))
         n = seen.get(task, 0)

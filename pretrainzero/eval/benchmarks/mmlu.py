@@ -5,6 +5,7 @@ the HF copy cais/mmlu has ``choices`` and an integer ``answer``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..extract import LETTERS
 from .convert import each_row, first, letter_ok
@@ -12,11 +13,12 @@ from .spec import BenchmarkSpec, PackagedCopy, RowFile, Sample
 
 
 def _convert(parts: Sequence[RowFile]) -> list[Sample]:
-    out, per_topic = [], {}
+    out: list[Sample] = []
+    per_topic: dict[str, int] = {}
     for where, r in each_row(parts):
         if "choices" in r:
             choices = tuple(str(c) for c in r["choices"])
-            ans = r.get("answer")
+            ans: Any = r.get("answer")  # an int index, or a digit or a letter as a string
             letter = LETTERS[int(ans)] if isinstance(ans, int) or str(ans).isdigit() else str(ans)
             topic = str(first(r, ("subject",), where)).replace("_", " ")
         else:
