@@ -11,7 +11,7 @@ TINY_TESTS ?= tests/test_engines.py tests/test_rl_trainer.py tests/test_rl_step.
 	tests/test_rl_sft.py tests/test_rl_heldout.py tests/test_rl_likelihood.py tests/test_eval_runner.py \
 	tests/test_eval_backends.py
 
-.PHONY: setup demo test test-all test-vllm test-transformers-min bench clean
+.PHONY: setup demo lint test test-all test-vllm test-transformers-min bench clean
 
 setup: $(VENV)/.installed
 
@@ -29,7 +29,11 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/pretrainzero train --recipe agents/smollm2-135m-cpu.yaml --out $(DEMO_OUT) --resume  # re-running continues it
 
-test: setup
+# ruff (pyflakes, pycodestyle, isort, pyupgrade, bugbear; settings in pyproject.toml); CI runs it via `make test`
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup lint
 	$(PY) -m pytest
 
 test-all: setup

@@ -82,7 +82,7 @@ def _grade(responses: list[str], limit: int) -> tuple[float, list[bool]]:
     bench = load_benchmark("gsm8k")
     proto = get_protocol("pz-0shot-boxed")
     samples = list(bench.samples[:limit])
-    extracted = [proto.extract(r, s) for r, s in zip(responses, samples)]
+    extracted = [proto.extract(r, s) for r, s in zip(responses, samples, strict=True)]
     verdicts = proto.score_batch(extracted, samples, 0)
     return sum(v for v, _ in verdicts) / len(verdicts), [v == 1.0 for v, _ in verdicts]
 
@@ -170,7 +170,7 @@ def main() -> None:
     runs = {mode: _child(mode, args) for mode in args.order.split(",")}
     ours, lm = runs["ours"], runs["lmeval"]
     lm_regraded, _ = _grade(lm["responses"], args.limit)
-    same = sum(a == b for a, b in zip(ours["responses"], lm["responses"]))
+    same = sum(a == b for a, b in zip(ours["responses"], lm["responses"], strict=True))
 
     from transformers import AutoTokenizer
 
@@ -181,7 +181,7 @@ def main() -> None:
     tok = AutoTokenizer.from_pretrained(resolve_model(args.model))
     our_prompts = [tok.apply_chat_template(proto.build_prompt(s, bench), tokenize=False, add_generation_prompt=True)
                    for s in bench.samples[: args.limit]]
-    same_prompts = sum(a == b for a, b in zip(our_prompts, lm["prompts"]))
+    same_prompts = sum(a == b for a, b in zip(our_prompts, lm["prompts"], strict=True))
 
     ratio = ours["wall_s"] / lm["wall_s"]
     print(f"GSM8K, {args.model}, {args.dtype}, {args.limit} questions, 0-shot chat, {args.max_new_tokens} new tokens, "

@@ -58,7 +58,8 @@ def score(model_path: str, recipe: Any, items: list[Any], samples: int) -> Any:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--recipe", default="agents/smollm2-135m-cpu.yaml", help="recipe to train when --run has no run")
-    ap.add_argument("--run", default="runs/learning-signal", help="run directory (trained here if it has no checkpoint)")
+    ap.add_argument("--run", default="runs/learning-signal",
+                    help="run directory (trained here if it has no checkpoint)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override for training")
     ap.add_argument("--heldout-n", type=int, default=None, help="held-out items to score (default: the recipe's)")
     ap.add_argument("--samples", type=int, default=None,
@@ -100,8 +101,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, path in (("base", recipe.model), ("cold-start", str(cold)), ("rl", str(final))):
         results[name] = score(path, recipe, items, k)
         r = results[name]
-        print(f"  {name:10s} {format_heldout(r.summary())}, token log p {r.token_logprob:.3f} ± {r.token_logprob_se:.3f}",
-              flush=True)
+        print(f"  {name:10s} {format_heldout(r.summary())}, "
+              f"token log p {r.token_logprob:.3f} ± {r.token_logprob_se:.3f}", flush=True)
 
     out: dict[str, Any] = {"run": str(run), "items": len(items), "cold_start": cold.name, "rl": final.name,
                            "models": {k: v.summary() for k, v in results.items()}, "paired": {}}

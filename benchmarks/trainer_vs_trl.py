@@ -100,9 +100,8 @@ def register_bench_corpus(texts: tuple[str, ...]) -> None:
 def our_prompts(tokenizer: Any, args: argparse.Namespace, steps: int) -> list[tuple[str, str]]:
     """(rendered prompt, hidden span) as our trainer sees them, step by step (same stream, masker, seeds)."""
     from pretrainzero.masking import RandomSpanMasker
-    from pretrainzero.prompts import prediction_prompt
+    from pretrainzero.prompts import prediction_prompt, render_prompt
     from pretrainzero.rl.data import ParagraphStream
-    from pretrainzero.prompts import render_prompt
 
     stream, masker, out = ParagraphStream(CORPUS, args.seed), RandomSpanMasker(), []
     for step in range(steps):
@@ -117,7 +116,8 @@ def our_prompts(tokenizer: Any, args: argparse.Namespace, steps: int) -> list[tu
 # --------------------------------------------------------------------------- the three contestants
 
 
-def run_ours(path: str, args: argparse.Namespace, *, dtype: str = "float32", shared_prefill: bool = True) -> list[float]:
+def run_ours(path: str, args: argparse.Namespace, *, dtype: str = "float32",
+             shared_prefill: bool = True) -> list[float]:
     import pretrainzero.rl.trainer as trainer_mod
     from pretrainzero.rl.recipe import Recipe
 
@@ -156,14 +156,14 @@ def run_trl(path: str, prompts: list[tuple[str, str]], args: argparse.Namespace)
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from pretrainzero.models import load_model
     from pretrainzero.game import PredictionRule
+    from pretrainzero.models import load_model
 
     model, tok = load_model(path, dtype="float32")
     ds = Dataset.from_dict({"prompt": [p for p, _ in prompts], "answer": [a for _, a in prompts]})
 
     def exact_span(prompts: list[str], completions: list[str], answer: list[str], **_: Any) -> list[float]:
-        return [PredictionRule().score(c, a) for c, a in zip(completions, answer)]
+        return [PredictionRule().score(c, a) for c, a in zip(completions, answer, strict=True)]
 
     times: list[float] = []
 
@@ -203,7 +203,8 @@ def run_limit(path: str, prompts: list[tuple[str, str]], args: argparse.Namespac
     for step in range(args.warmup + args.steps):
         t0 = time.perf_counter()
         chunk = prompts[step * args.prompts : (step + 1) * args.prompts]
-        enc = tok([p for p, _ in chunk for _ in range(args.group)], return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = tok([p for p, _ in chunk for _ in range(args.group)], return_tensors="pt", padding=True,
+                  add_special_tokens=False)
         model.eval()
         with torch.no_grad():
             out = model.generate(**enc, do_sample=True, temperature=1.0, top_k=0, max_new_tokens=C, min_new_tokens=C,
@@ -275,15 +276,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if name in which:
             times = runners[name]()
             res[name] = {"median_s": statistics.median(times), "times": times}
-            print(f"  {name:12s} {statistics.median(times):7.2f} s/step   (steps: {', '.join(f'{t:.2f}' for t in times)})",
-                  flush=True)
+            steps = ", ".join(f"{t:.2f}" for t in times)
+            print(f"  {name:12s} {statistics.median(times):7.2f} s/step   (steps: {steps})", flush=True)
     med = {k: v["median_s"] for k, v in res.items() if isinstance(v, dict) and "median_s" in v}
     if "ours" in med and "trl" in med:
         print(f"ours / trl           = {med['ours'] / med['trl']:.2f}  (seconds per step; < 1 is faster)")
     if "limit" in med:
         for k in ("ours", "ours-noshare", "trl"):
             if k in med:
-                print(f"{k} efficiency       = {med['limit'] / med[k]:.2f}  (component limit / {k}; target for ours >= 0.95)")
+                print(f"{k} efficiency       = {med['limit'] / med[k]:.2f}  "
+                      f"(component limit / {k}; target for ours >= 0.95)")
     if "fast" in med and "trl" in med:
         print(f"fast / trl           = {med['fast'] / med['trl']:.2f}  (target <= 0.60)")
     if args.json:

@@ -10,7 +10,6 @@ import functools
 import re
 
 
-
 def _remove_think_blocks(text: str) -> str:
     """Drop each ``<think>...</think>`` block (leftmost, shortest), like ``re.sub(r"<think>.*?</think>")``.
 

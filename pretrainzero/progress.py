@@ -66,7 +66,8 @@ class Progress:
 
     def _line(self, now: float) -> str:
         elapsed, done = now - self.t0, self.done - self.initial
-        line = f"{self.desc}: {self.done}/{self.total} {self.unit} ({100 * self.done / max(self.total, 1):.0f}%, {elapsed:.0f}s"
+        line = (f"{self.desc}: {self.done}/{self.total} {self.unit} "
+                f"({100 * self.done / max(self.total, 1):.0f}%, {elapsed:.0f}s")
         if 0 < done and self.done < self.total:
             line += f", ~{elapsed * (self.total - self.done) / done:.0f}s left"
         return line + (f", {self.postfix})" if self.postfix else ")")

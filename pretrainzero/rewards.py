@@ -92,7 +92,8 @@ def generator_reward(predictor_rewards: Sequence[float], *, valid: bool = True, 
     try:
         fn = GENERATOR_SHAPES[shape]
     except KeyError:
-        raise ValueError(f"unknown generator reward shape {shape!r}; choose one of {sorted(GENERATOR_SHAPES)}") from None
+        raise ValueError(f"unknown generator reward shape {shape!r}; "
+                         f"choose one of {sorted(GENERATOR_SHAPES)}") from None
     if not valid or not predictor_rewards:
         return 0.0
     accuracy = sum(1.0 for r in predictor_rewards if r > 0) / len(predictor_rewards)

@@ -69,6 +69,7 @@ def test_one_masker_registry():
         for path, tree in modules().items()
         for node in ast.walk(tree)
         if isinstance(node, (ast.Assign, ast.AnnAssign))
-        and any(isinstance(t, ast.Name) and t.id == "MASKERS" for t in getattr(node, "targets", [getattr(node, "target", None)]))
+        and any(isinstance(t, ast.Name) and t.id == "MASKERS"
+                for t in getattr(node, "targets", [getattr(node, "target", None)]))
     ]
     assert owners == ["pretrainzero/masking.py"]

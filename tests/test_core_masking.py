@@ -47,7 +47,8 @@ def test_onemask_replaces_one_occurrence_chosen_by_rng():
 
 @pytest.mark.parametrize(
     ("span", "reason"),
-    [(None, "no_mask"), ("   ", "empty"), ("Berlin", "not_found"), ("a", "too_frequent"), ("[mask]", "contains_mask_token")],
+    [(None, "no_mask"), ("   ", "empty"), ("Berlin", "not_found"), ("a", "too_frequent"),
+     ("[mask]", "contains_mask_token")],
 )
 def test_invalid_masks(span, reason):
     out = apply_mask(TEXT, span)

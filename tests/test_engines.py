@@ -16,7 +16,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from pretrainzero.engines import (
+from pretrainzero.engines import (  # noqa: E402  (after the torch importorskip)
     Completion,
     SamplingParams,
     cut_at_stop,
@@ -25,9 +25,9 @@ from pretrainzero.engines import (
     sample_seed,
     strip_stop,
 )
-from pretrainzero.engines.hf import TransformersEngine
-from pretrainzero.engines.padding import left_pad
-from pretrainzero.prompts import render_prompt
+from pretrainzero.engines.hf import TransformersEngine  # noqa: E402
+from pretrainzero.engines.padding import left_pad  # noqa: E402
+from pretrainzero.prompts import render_prompt  # noqa: E402
 
 REFERENCE = Path(__file__).parent / "fixtures" / "engine_reference.json"
 PROMPTS = ["a much longer prompt about the river and the city " * 3, "short", "the king of Rome", "x y z"]
@@ -99,9 +99,10 @@ def test_render_prompt_forms(tiny):
 
 def test_n_samples_grouped_per_prompt_in_prompt_order(varied):
     model, tok, _ = varied
-    out = TransformersEngine(model, tok, batch_size=4).generate(PROMPTS, 3, SamplingParams(max_new_tokens=6), [1, 2, 3, 4])
+    out = TransformersEngine(model, tok, batch_size=4).generate(PROMPTS, 3, SamplingParams(max_new_tokens=6),
+                                                                [1, 2, 3, 4])
     assert [len(g) for g in out] == [3] * len(PROMPTS)
-    for prompt, group in zip(PROMPTS, out):
+    for prompt, group in zip(PROMPTS, out, strict=True):
         for c in group:
             assert c.prompt_ids == tok(prompt, add_special_tokens=False)["input_ids"]  # order kept despite sorting
             assert 1 <= len(c.token_ids) <= 6 and c.logprobs == [] and c.n_tokens == len(c.token_ids)
@@ -152,7 +153,7 @@ def test_shared_prefill_equals_the_plain_pass(varied):
     p = SamplingParams(max_new_tokens=6, logprobs=True)
     shared = TransformersEngine(model, tok, batch_size=6, shared_prefill=True).generate(PROMPTS, 3, p, [7, 8, 9, 10])
     plain = TransformersEngine(model, tok, batch_size=6, shared_prefill=False).generate(PROMPTS, 3, p, [7, 8, 9, 10])
-    for a, b in zip(_flat(shared), _flat(plain)):
+    for a, b in zip(_flat(shared), _flat(plain), strict=True):
         assert a.token_ids == b.token_ids
         assert torch.allclose(torch.tensor(a.logprobs), torch.tensor(b.logprobs), atol=1e-4)
 
@@ -308,6 +309,7 @@ def test_contract_and_step_import_without_torch():
     import sys
 
     code = ("import sys, pretrainzero.engines, pretrainzero.engines.openai, pretrainzero.rl.step, "
-            "pretrainzero.eval.backends; print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))")
+            "pretrainzero.eval.backends; "
+            "print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -36,7 +36,7 @@ def test_greedy_matches_hf_generate(tiny: LocalBackend) -> None:
     import torch
 
     gens = tiny.generate(PROMPTS, GenParams(max_new_tokens=12), [0] * len(PROMPTS))
-    for prompt, g in zip(PROMPTS, gens):
+    for prompt, g in zip(PROMPTS, gens, strict=True):
         ids = tiny._engine_prompts([prompt])[0]
         assert len(ids) == tiny.count_tokens(prompt)
         out = tiny.engine.model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),

@@ -163,10 +163,11 @@ def test_hub_path_converts_hf_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
 
     calls: list[tuple[str, str | None, str]] = []
     tables = {
-        ("cais/mmlu", "test"): [{"question": "Made-up?", "subject": "high_school_physics", "choices": ["a", "b", "c", "d"],
-                                 "answer": 2}],
+        ("cais/mmlu", "test"): [{"question": "Made-up?", "subject": "high_school_physics",
+                                 "choices": ["a", "b", "c", "d"], "answer": 2}],
         ("math-ai/aime25", "test"): [{"id": "0", "problem": "Made-up: 1+1?", "answer": "2"}],
-        ("TIGER-Lab/MMLU-Pro", "test"): [json.loads(x) for x in (FIX / "mmlu_pro" / "test.jsonl").read_text().splitlines()],
+        ("TIGER-Lab/MMLU-Pro", "test"): [json.loads(x) for x in
+                                         (FIX / "mmlu_pro" / "test.jsonl").read_text().splitlines()],
         ("TIGER-Lab/MMLU-Pro", "validation"): [json.loads(x) for x in
                                                (FIX / "mmlu_pro" / "validation.jsonl").read_text().splitlines()],
     }

@@ -154,7 +154,8 @@ def test_pz_math_prompt_has_system_and_boxed_instruction() -> None:
 
 def test_pz_decoding_greedy_and_mean_at_32() -> None:
     p = get_protocol("pz-0shot-boxed")
-    assert (p.decoding("gsm8k").temperature, p.decoding("gsm8k").k, p.decoding("gsm8k").max_new_tokens) == (0.0, 1, 8192)
+    d = p.decoding("gsm8k")
+    assert (d.temperature, d.k, d.max_new_tokens) == (0.0, 1, 8192)
     for name in ("amc23", "aime24", "aime25"):
         assert p.decoding(name).k == 32 and p.decoding(name).temperature == 1.0
     with pytest.raises(ValueError):
@@ -166,7 +167,8 @@ def test_tiger_prompt_shots_same_category_na_dropped() -> None:
     p = get_protocol("mmlu-pro-official")
     prompt = p.build_prompt(bench.samples[2], bench)  # a "math" question with an N/A option
     assert isinstance(prompt, str)
-    assert prompt.startswith('The following are multiple choice questions (with answers) about math. Think step by step')
+    assert prompt.startswith("The following are multiple choice questions (with answers) about math. "
+                             "Think step by step")
     # initial_prompt.txt ends with three newlines and the official script adds one: four.
     assert 'letter choice.\n\n\n\nQuestion:\nMade-up math validation question 0?' in prompt
     assert prompt.count("Question:\n") == 6 and "biology" not in prompt.split("\n\n", 1)[1]

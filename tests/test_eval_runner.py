@@ -130,7 +130,7 @@ def test_mmlu_pro_drops_shots_over_token_budget(tmp_path: Path, tiny_model_dir: 
     assert full == [proto.build_prompt(s, bench) for s in samples]  # fits 4096 - 2048 tokens
     sizes = [backend.count_tokens(p) for p in full]
     zero_shot = [backend.count_tokens(proto.build_prompt(s, bench, n_shots=0)) for s in samples]
-    assert all(z < f for z, f in zip(zero_shot, sizes))
+    assert all(z < f for z, f in zip(zero_shot, sizes, strict=True))
     # Shrink the model length so that only the zero-shot prompt fits the budget.
     monkeypatch.setattr(runner, "MMLU_PRO_MAX_MODEL_LEN", 2048 + max(zero_shot) + 1)
     cut = runner.build_prompts(proto, samples, bench, backend, 2048)
@@ -146,7 +146,7 @@ def test_mmlu_pro_drops_shots_over_token_budget(tmp_path: Path, tiny_model_dir: 
 
 
 def test_subset_seed_is_stratified_seeded_and_recorded(tmp_path: Path, tiny_model_dir: Path,
-                                                      backend: TransformersBackend) -> None:
+                                                      backend: LocalBackend) -> None:
     from pretrainzero.eval.benchmarks import Sample
     from pretrainzero.eval.runner import select_samples
 
@@ -166,7 +166,7 @@ def test_subset_seed_is_stratified_seeded_and_recorded(tmp_path: Path, tiny_mode
         run_eval(_cfg(tiny_model_dir, limit=None, subset_seed=5), tmp_path, backend=backend)
 
 
-def test_allow_partial_file_is_labelled_subset(tmp_path: Path, tiny_model_dir: Path, backend: TransformersBackend) -> None:
+def test_allow_partial_file_is_labelled_subset(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend) -> None:
     fixtures = Path(__file__).parent / "fixtures" / "eval"
     with pytest.raises(Exception, match="official count"):
         run_eval(_cfg(tiny_model_dir, benchmarks=["math500"], data_dir=str(fixtures)), tmp_path, backend=backend)

@@ -157,11 +157,13 @@ def _variant(tmp_path: Path, name: str, **changes) -> Path:
 @pytest.mark.parametrize(
     ("name", "changes", "needle"),
     [
-        ("unknown-protocol", {"protocol__id": "nosuch", "config__protocol": "nosuch", "id": "smollm2-135m-instruct__gsm8k__nosuch"},
+        ("unknown-protocol", {"protocol__id": "nosuch", "config__protocol": "nosuch",
+                              "id": "smollm2-135m-instruct__gsm8k__nosuch"},
          "unknown protocol 'nosuch'"),
         ("version-99", {"protocol__version": 99, "id": "smollm2-135m-instruct__gsm8k__pz-0shot-boxed-v99"},
          "has no version 99"),
-        ("unknown-bench", {"benchmark": "nosuch", "config__benchmarks": ["nosuch"], "id": "smollm2-135m-instruct__nosuch__pz-0shot-boxed"},
+        ("unknown-bench", {"benchmark": "nosuch", "config__benchmarks": ["nosuch"],
+                           "id": "smollm2-135m-instruct__nosuch__pz-0shot-boxed"},
          "unknown benchmark 'nosuch'"),
         ("not-covered", {"protocol__id": "mmlu-pro-official", "config__protocol": "mmlu-pro-official",
                          "id": "smollm2-135m-instruct__gsm8k__mmlu-pro-official"}, "does not cover gsm8k"),

@@ -171,7 +171,8 @@ def test_a_recipe_without_openrlhf_section_is_refused(tmp_path, capsys):
 
 
 def test_fields_that_do_not_apply_warn(tmp_path, capsys):
-    _, launch = flags_of("paper-qwen3-4b", tmp_path, ["device=cuda", "heldout_n=7", "algorithm=rloo", "algorithm_kwargs={}"])
+    _, launch = flags_of("paper-qwen3-4b", tmp_path,
+                         ["device=cuda", "heldout_n=7", "algorithm=rloo", "algorithm_kwargs={}"])
     text = "\n".join(launch.warnings)
     assert "'device'" in text and "'heldout_n'" in text and "'rloo'" in text and "approximates" in text
     assert main(["train", "--backend", "openrlhf", "--recipe", str(AGENTS / "paper-qwen3-4b.yaml"), "--dry-run",
@@ -217,10 +218,11 @@ def test_stock_path_runs_plain_openrlhf_over_an_exported_prompt_file(tmp_path):
 
 def test_dry_run_imports_neither_ray_nor_openrlhf(tmp_path):
     recipe = AGENTS / "paper-qwen3-4b.yaml"
+    argv = ["train", "--backend", "openrlhf", "--recipe", str(recipe), "--dry-run", "--out", str(tmp_path / "r")]
     code = (
         "import sys\n"
         "from pretrainzero.cli import main\n"
-        f"rc = main({['train', '--backend', 'openrlhf', '--recipe', str(recipe), '--dry-run', '--out', str(tmp_path / 'r')]!r})\n"
+        f"rc = main({argv!r})\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'openrlhf', 'vllm', 'deepspeed'))\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
         "sys.exit(rc)\n"
@@ -289,7 +291,8 @@ def test_a_real_launch_refuses_a_used_out_folder_and_a_missing_gpu_stack(tmp_pat
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("ray", "vllm", "deepspeed") else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("ray", "vllm", "deepspeed") else real(name, *a))
     out = tmp_path / "run"
     argv = ["train", "--backend", "openrlhf", "--recipe", str(AGENTS / "paper-qwen3-4b.yaml"), "--out", str(out)]
     assert main(argv) == 2

@@ -135,6 +135,7 @@ def test_old_flag_names_are_rejected_by_the_real_parser(flag, openrlhf_parse, ca
 def test_the_real_checks_catch_what_the_fixed_batch_size_avoids(openrlhf_parse):
     # fewer rollout micro batches than policy ranks: the post-parse assertion fires
     with pytest.raises(AssertionError, match="number of sample batches"):
-        openrlhf_parse(["--actor.num_gpus_per_node", "8", "--rollout.batch_size", "1", "--rollout.micro_batch_size", "1",
+        openrlhf_parse(["--actor.num_gpus_per_node", "8", "--rollout.batch_size", "1",
+                        "--rollout.micro_batch_size", "1",
                         "--train.agent_func_path", "a.py", "--algo.advantage.estimator", "group_norm",
                         "--rollout.n_samples_per_prompt", "4"])

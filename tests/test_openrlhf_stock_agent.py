@@ -77,7 +77,8 @@ class FakeEngine:
 
 
 def chat(tokenizer, text):
-    return tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True)
+    return tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                         add_generation_prompt=True)
 
 
 def run_group(executor, prompt, label, engine, tokenizer, n):
@@ -132,7 +133,7 @@ def test_a_group_shares_its_episode_and_rewards_are_tensors(envs, tokenizer, tmp
     assert [r["reward"] for r in results] == [1.0, 0.0, 1.0, 0.0]
     assert all(float(r["scores"]) == r["reward"] for r in results)
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    for r, reply in zip(results, replies):
+    for r in results:
         assert r["observation_tokens"][:len(prompt_ids)] == prompt_ids
         (start, end), = r["action_ranges"]
         assert start == len(prompt_ids) and end == len(r["observation_tokens"])

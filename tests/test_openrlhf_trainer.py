@@ -274,7 +274,8 @@ def test_two_steps_inside_openrlhf_train(orl, monkeypatch, tmp_path, tiny_model_
     assert len(h.calls["broadcast"]) == 2 and h.calls["save_model"] == [1]
     assert len(h.calls["engine.wake_up"]) >= 4 and len(h.calls["engine.sleep"]) == 2  # sleep/wake around rollouts
     # checkpoints carry the paragraph cursor, so a resumed run continues the stream
-    tags = [(tag, cs["global_step"], cs["data_loader_state_dict"]["position"]) for tag, cs in h.calls["save_checkpoint"]]
+    tags = [(tag, cs["global_step"], cs["data_loader_state_dict"]["position"])
+            for tag, cs in h.calls["save_checkpoint"]]
     assert [t[:2] for t in tags] == [("global_step1", 1), ("global_step2", 2)]
     s1, s2 = h.statuses
     for st in (s1, s2):

@@ -33,7 +33,7 @@ def blocks(heading: str, lang: str) -> list[str]:
     for line in README.splitlines():
         if line.startswith("```"):
             fenced = not fenced
-        elif not fenced and re.match(r"#{1,%d} " % level, line):
+        elif not fenced and re.match(rf"#{{1,{level}}} ", line):
             if inside:
                 break
             inside = line == heading

@@ -32,7 +32,8 @@ def test_grpo_advantages_and_sequence_mean_loss():
     algo = get_algorithm("grpo")
     # group 7: [1, 0] -> +-0.5/0.7071; group 3: [1, 1, 0], mean 2/3, std sqrt(1/3)
     s3 = math.sqrt(1 / 3)
-    assert close(algo.advantages(R, G), [0.5 / math.sqrt(0.5), -0.5 / math.sqrt(0.5), (1 / 3) / s3, (1 / 3) / s3, (-2 / 3) / s3])
+    assert close(algo.advantages(R, G),
+                 [0.5 / math.sqrt(0.5), -0.5 / math.sqrt(0.5), (1 / 3) / s3, (1 / 3) / s3, (-2 / 3) / s3])
     # row 0 (A=+1): -min(1.5, 1.2) = -1.2, -min(.5, .8) = -.5 -> mean -0.85; row 1 (A=-1): 1.1 -> 1.1
     assert close(algo.loss(NEW, OLD, ADV, MASK), [(-0.85 + 1.1) / 2])
     # the masked token of row 1 (ratio .7 < .8 with A<0) is clipped: +0.8 -> row mean .95

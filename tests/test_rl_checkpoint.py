@@ -1,4 +1,6 @@
-"""Atomic checkpoints: complete-or-absent, pruning, RNG and optimizer round trips. Run: pytest tests/test_rl_checkpoint.py"""
+"""Atomic checkpoints: complete-or-absent, pruning, RNG and optimizer round trips.
+Run: pytest tests/test_rl_checkpoint.py
+"""
 
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ def test_save_load_roundtrip_prune_and_ignore_half_written(tiny_model_dir, tmp_p
     from pretrainzero.models import load_model
 
     reloaded, _ = load_model(str(path))  # the checkpoint is a plain HF model directory
-    for (n, a), (_, b) in zip(model.state_dict().items(), reloaded.state_dict().items()):
+    for (n, a), (_, b) in zip(model.state_dict().items(), reloaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), n
 
 

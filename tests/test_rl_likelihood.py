@@ -33,7 +33,7 @@ def test_batched_left_padded_scores_match_unpadded_forward(tiny):
     contexts = ["the city of", "Paris is a city in France and the river of \\boxed{", "a"]
     spans = ["Paris", "water light energy", "king"]
     got = span_token_logprobs(model, tok, contexts, spans, batch_size=3)
-    for c, s, g in zip(contexts, spans, got):
+    for c, s, g in zip(contexts, spans, got, strict=True):
         ref = _reference(model, tok, c, s)
         assert len(g) == len(ref) > 0
         assert g == pytest.approx(ref, abs=1e-4)

@@ -32,7 +32,8 @@ def test_example_is_the_rendered_prompt_then_the_answer_then_eos(tiny):
     assert tok.decode(list(ex.prompt_ids)) == render_prompt(tok, "Guess: [mask] is big.", "chat", "\\boxed{")
     assert ex.target_ids[-1] == tok.eos_token_id
     assert tok.decode(list(ex.target_ids[:-1])) == "Paris}"
-    gen = make_example(tok, "Paragraph: x", "Paris", role="generator", config=SFTConfig(gen_prefill="\\mask{", form="raw"))
+    gen = make_example(tok, "Paragraph: x", "Paris", role="generator",
+                       config=SFTConfig(gen_prefill="\\mask{", form="raw"))
     assert tok.decode(list(gen.target_ids[:-1])) == "Paris}" and gen.role == "generator"
     # a target that ends on one of the RL phase's stop strings gets no EOS (generation stops there)
     stopped = make_example(tok, "Guess: [mask] is big.", "Paris", role="predictor",
@@ -57,7 +58,8 @@ def test_loss_ignores_prompt_tokens(tiny):
     model, tok = tiny
     cfg = SFTConfig()
     e1 = make_example(tok, "A [mask] prompt", "Paris", role="predictor", config=cfg)
-    e2 = make_example(tok, "A completely different and much longer [mask] prompt here", "Paris", role="predictor", config=cfg)
+    e2 = make_example(tok, "A completely different and much longer [mask] prompt here", "Paris", role="predictor",
+                      config=cfg)
     with torch.no_grad():
         (l1, n1), (l2, n2) = sft_loss(model, [e1]), sft_loss(model, [e1, e2])
     assert n1 == len(e1.target_ids) and n2 == n1 + len(e2.target_ids)

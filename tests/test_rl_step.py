@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from pretrainzero.masking import WholeWordMasker
 from pretrainzero.engines import Completion, SamplingParams
+from pretrainzero.masking import WholeWordMasker
 from pretrainzero.rl.step import StepConfig, pretrainzero_step
 from pretrainzero.types import Paragraph
 
@@ -38,7 +38,8 @@ class ScriptedSampler:
             for k in range(n):
                 text = self.respond(p, k)
                 ids = self.tok(text, add_special_tokens=False)["input_ids"] or [0]
-                row.append(Completion(text, ids, [-1.0] * len(ids), "stop", self.tok(p, add_special_tokens=False)["input_ids"]))
+                prompt_ids = self.tok(p, add_special_tokens=False)["input_ids"]
+                row.append(Completion(text, ids, [-1.0] * len(ids), "stop", prompt_ids))
             out.append(row)
         return out
 
@@ -74,7 +75,8 @@ def test_pretrainzero_step_rewards_groups_and_stats(tok):
     assert st["mask_valid_rate"] == pytest.approx(4 / 6)
     assert st["invalid_not_found"] == 1 and st["invalid_no_mask"] == 1
     assert st["predictor_accuracy"] == pytest.approx((2 + 4 + 1 + 0) / 16)
-    # generator rewards (paper shape): A: Seine acc .5 -> .5, invalid 0, 0; B: trains acc 1 -> 0, Japan .25 -> .75, Tokyo 0 -> 0
+    # generator rewards (paper shape): A: Seine acc .5 -> .5, invalid 0, 0;
+    # B: trains acc 1 -> 0, Japan .25 -> .75, Tokyo 0 -> 0
     gen = [s for s in batch.samples if s.role == "generator"]
     assert sorted(s.reward for s in gen) == [0.0, 0.0, 0.0, 0.0, 0.5, 0.75]
     assert len({s.group for s in gen}) == 2
@@ -153,8 +155,8 @@ def test_overlong_prompts_are_skipped(tok):
 
 
 def test_step_on_the_tiny_real_model(tiny_model_dir):
-    from pretrainzero.models import load_model
     from pretrainzero.engines.hf import TransformersEngine
+    from pretrainzero.models import load_model
 
     torch.set_num_threads(1)
     model, tok = load_model(str(tiny_model_dir))
@@ -164,5 +166,6 @@ def test_step_on_the_tiny_real_model(tiny_model_dir):
     batch = pretrainzero_step(TransformersEngine(model, tok), tok, [A, B], cfg, np.random.default_rng(0))
     assert batch.stats["masks"] == 4
     gen = [s for s in batch.samples if s.role == "generator"]
-    assert len(gen) == 4 and all(1 <= len(s.completion_ids) <= 4 and len(s.logprobs) == len(s.completion_ids) for s in gen)
+    assert len(gen) == 4
+    assert all(1 <= len(s.completion_ids) <= 4 and len(s.logprobs) == len(s.completion_ids) for s in gen)
     assert len(batch.samples) == 4 + 2 * round(batch.stats["mask_valid_rate"] * 4)

@@ -15,7 +15,8 @@ from pretrainzero.rl.recipe import load_recipe, recipe_from_dict
 from pretrainzero.rl.tracking import check_report_to
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXTS = tuple(f"Paragraph {i}. The river Seine flows through Paris, the capital of France, past {i} bridges." for i in range(20))
+TEXTS = tuple(f"Paragraph {i}. The river Seine flows through Paris, the capital of France, past {i} bridges."
+              for i in range(20))
 
 
 def read_scalars(folder: Path) -> dict[str, dict[int, float]]:
@@ -74,5 +75,6 @@ def test_missing_tracker_package_is_one_line_before_anything_runs(tmp_path, caps
 
 
 def test_unknown_tracker_fails_in_the_recipe():
-    with pytest.raises(ValueError, match="report_to: unknown tracker 'tensorbord'; choose from tensorboard, wandb, trackio"):
+    with pytest.raises(ValueError,
+                       match="report_to: unknown tracker 'tensorbord'; choose from tensorboard, wandb, trackio"):
         recipe_from_dict({"report_to": ["tensorbord"]})

@@ -176,13 +176,15 @@ def test_cli_train_prints_where_things_are(tiny_model_dir, tmp_path):
            "--set", "corpus=rl-cli-test"]
     heldout = ["--set", "heldout_n=2", "--set", "heldout_samples=2", "--set", "eval_at_end=true",
                "--set", "heldout_masker=whole-word", "--set", "eval_max_tokens=2"]
-    proc = subprocess.run(cmd + heldout, check=False, env=env, capture_output=True, text=True, timeout=150, cwd=tmp_path)
+    proc = subprocess.run(cmd + heldout, check=False, env=env, capture_output=True, text=True, timeout=150,
+                          cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"report:     {out / 'report.md'}" in proc.stdout and "checkpoint: " in proc.stdout
     assert "train: 1/1 step (100%" in proc.stdout and ", acc=" in proc.stdout  # --no-progress: log lines
     assert "held-out final: accuracy " in proc.stdout and "sampled accuracy (mean@2)" in proc.stdout
     assert (out / "checkpoints" / "step-000001" / "model.safetensors").exists() and (out / "curves.png").exists()
-    bad = subprocess.run(cmd + ["--set", "g_genn=2"], check=False, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    bad = subprocess.run(cmd + ["--set", "g_genn=2"], check=False, env=env, capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
     assert bad.returncode == 2 and "unknown recipe field 'g_genn'; did you mean 'g_gen'" in bad.stderr
 
 
@@ -233,7 +235,8 @@ def test_cold_start_steps_then_active_masking(tiny_model_dir, corpus, tmp_path):
 def test_sft_cold_start_and_heldout_eval_inside_the_trainer(tiny_model_dir, tmp_path):
     from pretrainzero.rl.trainer import train
 
-    texts = tuple(f"Item {i}: the river Seine flows through Paris and the river Loire flows to Nantes." for i in range(300))
+    texts = tuple(f"Item {i}: the river Seine flows through Paris and the river Loire flows to Nantes."
+                  for i in range(300))
     register_corpus("rl-trainer-heldout", source=texts, min_chars=1)
     r = recipe(tiny_model_dir, "rl-trainer-heldout", *LEARNING, "steps=1", "sft={steps: 1, batch_size: 2}",
                "heldout_n=3", "eval_at_start=true", "eval_at_end=true", "eval_max_tokens=3",

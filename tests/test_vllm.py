@@ -21,10 +21,10 @@ import pytest
 pytest.importorskip("vllm")
 torch = pytest.importorskip("torch")
 
-from pretrainzero.engines import SamplingParams
-from pretrainzero.engines.hf import TransformersEngine
-from pretrainzero.models import build_tiny_model, load_model
-from pretrainzero.prompts import render_prompt
+from pretrainzero.engines import SamplingParams  # noqa: E402  (after the importorskips)
+from pretrainzero.engines.hf import TransformersEngine  # noqa: E402
+from pretrainzero.models import build_tiny_model, load_model  # noqa: E402
+from pretrainzero.prompts import render_prompt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_GAP = 1e-3  # max |log p_vLLM - log p_trainer| per token that counts as "the same weights"

@@ -130,9 +130,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: eval needs {' and '.join(missing)} (or `pretrainzero eval audit --benchmarks ...`)",
               file=sys.stderr)
         return 2
+    from ..engines.openai import EndpointError
     from ..eval.backends import BackendUnavailable
     from ..eval.benchmarks import BenchmarkDataError
-    from ..engines.openai import EndpointError
     from ..eval.grade import GraderUnavailable
     from ..eval.runner import run_evals
 

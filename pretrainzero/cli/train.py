@@ -23,7 +23,8 @@ from ..errors import UserError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("train", help="train a model with PretrainZero (embedded trainer, or OpenRLHF on many GPUs)",
+    p = subparsers.add_parser("train",
+                              help="train a model with PretrainZero (embedded trainer, or OpenRLHF on many GPUs)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipe", required=True, help="YAML recipe (path, or a name in agents/)")
     p.add_argument("--steps", type=int, help="override the recipe's number of RL steps")
@@ -42,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--nodes", type=int, help="override openrlhf.nodes")
     g.add_argument("--gpus-per-node", type=int, help="override openrlhf.gpus_per_node")
     g.add_argument("--ray-address", metavar="URL",
-                   help="submit to a running Ray cluster (its dashboard, e.g. http://HEAD_IP:8265) with `ray job submit`")
+                   help="submit to a running Ray cluster (its dashboard, e.g. http://HEAD_IP:8265) "
+                        "with `ray job submit`")
     p.set_defaults(func=run)
 
 

@@ -145,8 +145,8 @@ class TransformersEngine:
         sampling = params.temperature > 0
         # sample row r's t-th token is drawn with uniforms[r, t], from the row's own generator
         uniforms = torch.stack([
-            torch.rand(params.max_new_tokens, generator=torch.Generator(device=device).manual_seed(sample_seed(seeds[i], k)),
-                       device=device)
+            torch.rand(params.max_new_tokens, device=device,
+                       generator=torch.Generator(device=device).manual_seed(sample_seed(seeds[i], k)))
             for i, k in chunk]) if sampling else None
         eos = torch.tensor(self.eos_ids or [-1], device=device)
         stops = params.stop

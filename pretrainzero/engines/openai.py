@@ -123,7 +123,8 @@ class OpenAIEngine:
             raise _Retryable(f"HTTP 200 but no choices in the reply: {_short(resp.text)!r}")
         return out
 
-    def _post(self, path: str, body: dict[str, Any], answer: Callable[[dict[str, Any]], Any]) -> tuple[dict[str, Any], Any]:
+    def _post(self, path: str, body: dict[str, Any],
+              answer: Callable[[dict[str, Any]], Any]) -> tuple[dict[str, Any], Any]:
         """POST with retries; ``answer(reply)`` extracts the answer or raises :class:`_Retryable`."""
         import httpx
 

@@ -167,7 +167,8 @@ class VLLMEngine:
         Names are the checkpoint's (a ``transformers`` model's ``named_parameters()``); tensors are
         read one at a time and cast to the engine's dtype, so no second full copy is made.
         """
-        named: Iterable[tuple[str, Any]] = weights.named_parameters() if hasattr(weights, "named_parameters") else weights
+        named: Iterable[tuple[str, Any]] = (weights.named_parameters() if hasattr(weights, "named_parameters")
+                                            else weights)
         pairs = ((name, t.detach()) for name, t in named)
         self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": pairs, "is_checkpoint_format": True})
         self.llm.apply_model(_reprocess_tied_layers)

@@ -2,7 +2,7 @@
 
 ``N = ENV_VERSION + corpus spec version``: bump :data:`ENV_VERSION` whenever masking, prompts or
 scoring change, so results under one id stay comparable. Registering reads no data; an env loads
-its corpus on the first ``reset``. History: v1 — a truncated final ``\boxed{``/``\mask{`` is a
+its corpus on the first ``reset``. History: v1 — a truncated final ``\\boxed{``/``\\mask{`` is a
 missing answer (no fallback to an earlier complete one); the ``gaussian`` generator shape is SPICE's
 (a Gaussian of p(1 - p) around 0.25).
 

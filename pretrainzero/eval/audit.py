@@ -112,7 +112,8 @@ def audit_benchmark(bench: LoadedBenchmark, protocol: Protocol, *, limit: int | 
     self_ok = [True] * len(samples)
     false_accepts = 0
     failures: list[AuditFailure] = []
-    for (i, check), answer, extracted, (score, missed) in zip(slots, batch_answers, batch_extracted, verdicts):
+    for (i, check), answer, extracted, (score, missed) in zip(slots, batch_answers, batch_extracted, verdicts,
+                                                              strict=True):
         correct = score == 1.0 and not missed
         failed = correct if check == "foreign" else not correct
         if not failed:

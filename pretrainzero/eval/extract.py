@@ -1,8 +1,8 @@
 r"""Answer extractors, one pure function per published extractor, each named and versioned.
 
-* ``gr_boxed_letter`` — General-Reasoner MCQ (v2: with its ``Assistant:`` cut): last ``\boxed{}`` (else last ``Final Answer:``/
-  ``The answer is:`` line), then a letter. Deviation, documented in the protocol YAML: a leading
-  standalone letter (``B. Acid``, ``(B)``, ``\text{B}``) wins before General-Reasoner's A→J
+* ``gr_boxed_letter`` — General-Reasoner MCQ (v2: with its ``Assistant:`` cut): last ``\boxed{}``
+  (else last ``Final Answer:``/``The answer is:`` line), then a letter. Deviation, documented in the
+  protocol YAML: a leading standalone letter (``B. Acid``, ``(B)``, ``\text{B}``) wins before General-Reasoner's A→J
   substring scan, which would read ``\boxed{B. Acid}`` as "A".
 * ``gr_boxed_text`` — General-Reasoner free-form (BBEH): last ``\boxed{}`` else ``Final Answer:``.
 * ``qwen_math_answer`` — Qwen2.5-Math ``extract_answer`` order: Minerva "final answer is $X$. I

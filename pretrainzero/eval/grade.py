@@ -20,9 +20,9 @@ import os
 import re
 import threading
 import time
-from typing import Any
 from collections.abc import Callable, Sequence
 from multiprocessing.pool import Pool
+from typing import Any
 
 GRADER_ID = "math-verify"
 GRADER_VERSION = 2
@@ -274,7 +274,7 @@ def grade_math_batch(
         return verdicts
     got = run_guarded(_worker_grade, [(str(preds[i]), str(golds[i]), timeout_s) for i in todo], workers,
                       2.0 * timeout_s + 2.0, False)
-    for i, ok in zip(todo, got):
+    for i, ok in zip(todo, got, strict=True):
         verdicts[i] = bool(ok)
     return verdicts
 

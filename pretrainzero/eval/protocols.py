@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import extract as ex
@@ -95,7 +95,8 @@ class Protocol:
 
     def _require(self, benchmark: str) -> None:
         if not self.supports(benchmark):
-            raise ValueError(f"protocol {self.id!r} does not define {benchmark!r}; it covers {', '.join(self.benchmarks)}")
+            raise ValueError(f"protocol {self.id!r} does not define {benchmark!r}; "
+                             f"it covers {', '.join(self.benchmarks)}")
 
     def decoding(self, benchmark: str) -> Decoding:
         self._require(benchmark)
@@ -128,7 +129,7 @@ class Protocol:
         math_idx = [i for i, s in enumerate(samples) if s.choices is None and not self._is_bbeh(s)]
         verdicts = grade_math_batch([extracted[i] for i in math_idx], [samples[i].answer for i in math_idx],
                                     workers=workers)
-        for i, ok in zip(math_idx, verdicts):
+        for i, ok in zip(math_idx, verdicts, strict=True):
             out[i] = (float(ok), extracted[i] is None)
         for i, s in enumerate(samples):
             if out[i] is None:
@@ -195,7 +196,8 @@ class BoxedZeroShot(Protocol):
     def build_prompt(self, sample: Sample, bench: LoadedBenchmark) -> Prompt:
         self._require(bench.spec.name)
         if sample.choices is not None:
-            options = "".join(GR_MCQ_OPTION.format(letter=ex.LETTERS[i], option=o) for i, o in enumerate(sample.choices))
+            options = "".join(GR_MCQ_OPTION.format(letter=ex.LETTERS[i], option=o)
+                              for i, o in enumerate(sample.choices))
             template = GR_MCQ_TEMPLATES.get(bench.spec.name, GR_MCQ_TEMPLATE)
             return [{"role": "user", "content": template.format(question=sample.question, options=options)}]
         if self._is_bbeh(sample):
@@ -218,48 +220,54 @@ class BoxedZeroShot(Protocol):
             "mcq": {"messages": [{"role": "user", "content": GR_MCQ_TEMPLATE}], "option_line": GR_MCQ_OPTION,
                     "benchmarks": [b for b in _MCQ_BENCHES if b not in GR_MCQ_TEMPLATES], "drop_na_options": False,
                     "sha256": _sha(GR_MCQ_TEMPLATE + GR_MCQ_OPTION)},
-            **{f"mcq_{b}": {"messages": [{"role": "user", "content": t}], "option_line": GR_MCQ_OPTION, "benchmarks": [b],
-                            "drop_na_options": False, "sha256": _sha(t + GR_MCQ_OPTION)}
+            **{f"mcq_{b}": {"messages": [{"role": "user", "content": t}], "option_line": GR_MCQ_OPTION,
+                            "benchmarks": [b], "drop_na_options": False, "sha256": _sha(t + GR_MCQ_OPTION)}
                for b, t in GR_MCQ_TEMPLATES.items()},
-            "math": {"messages": [{"role": "system", "content": GR_MATH_SYSTEM}, {"role": "user", "content": GR_MATH_TEMPLATE}],
+            "math": {"messages": [{"role": "system", "content": GR_MATH_SYSTEM},
+                                  {"role": "user", "content": GR_MATH_TEMPLATE}],
                      "benchmarks": list(_MATH_BENCHES), "sha256": _sha(GR_MATH_SYSTEM + GR_MATH_TEMPLATE)},
             "bbeh": {"messages": [{"role": "user", "content": GR_BBEH_TEMPLATE}], "benchmarks": ["bbeh"],
                      "sha256": _sha(GR_BBEH_TEMPLATE),
-                     "note": "wording from a General-Reasoner eval_bbeh reimplementation; unverified against the original"},
+                     "note": "wording from a General-Reasoner eval_bbeh reimplementation; "
+                             "unverified against the original"},
         }
         d["extraction"] = {
             "mcq": {"id": "gr_boxed_letter", "version": 2,
-                    "rule": "strip <think>; General-Reasoner's cut (a response containing '<|im_start|>user' keeps the text "
-                            "from its first '<|im_start|>assistant', else one containing 'Assistant:' keeps the text after "
-                            "the last 'Assistant:'); cut at </s>, <|im_end|>, <|endoftext|>; last \\boxed{} (nested braces) else last "
-                            "'Final Answer:...\\n' else last 'The answer is:...\\n'; a leading standalone letter A-J wins, "
+                    "rule": "strip <think>; General-Reasoner's cut (a response containing '<|im_start|>user' keeps the "
+                            "text from its first '<|im_start|>assistant', else one containing 'Assistant:' keeps the "
+                            "text after the last 'Assistant:'); cut at </s>, <|im_end|>, <|endoftext|>; last \\boxed{} "
+                            "(nested braces) else last 'Final Answer:...\\n' else last 'The answer is:...\\n'; a "
+                            "leading standalone letter A-J wins, "
                             "else the first of A..J occurring in the text (General-Reasoner's scan)",
                     "deviation": "General-Reasoner has no leading-letter rule, so it reads \\boxed{B. Acid} as A"},
             "math": {"id": "qwen_math_answer", "version": 1,
                      "rule": "strip <think>; Minerva 'final answer is $X$. I hope' > last \\boxed{} > 'he answer is' > "
                              "'final answer is' > last number; an unclosed \\boxed is a miss"},
             "bbeh": {"id": "gr_boxed_text", "version": 2,
-                     "rule": "General-Reasoner's 'Assistant:' cut (as for mcq), then last \\boxed{} else last 'Final Answer:' line"},
+                     "rule": "General-Reasoner's 'Assistant:' cut (as for mcq), then last \\boxed{} else last "
+                             "'Final Answer:' line"},
         }
         d["grading"] = {
             "mcq": "extracted letter == gold letter",
             "math": {"id": GRADER_ID, "version": GRADER_VERSION,
-                     "rule": "gold and prediction get the same normalisation (grade.normalize_answer: drop \\$ and $, "
-                             "e-notation 4.5e33 -> 4.5\\times 10^{33}, drop trailing plain-word units of 2+ letters after "
-                             "a number, a single letter is a variable); identical normalised strings are equal; two plain "
+                     "rule": "gold and prediction get the same normalisation (grade.normalize_answer: drop \\$ and "
+                             "$, e-notation 4.5e33 -> 4.5\\times 10^{33}, drop trailing plain-word units of 2+ letters "
+                             "after a number, a single letter is a variable); identical normalised strings are equal; "
+                             "two plain "
                              "numbers differing relatively by more than 1e-6 are different; otherwise "
                              "math_verify.verify(parse(gold), parse(pred)) with gold first, bare answers wrapped in "
                              "\\boxed{}; process pool, 5 s parse/verify timeouts, hard wall-clock kill; hang/crash of "
                              "one item = wrong; workers that cannot start stop the run",
                      "note": "the paper used the Qwen2.5-Math grader; Math-Verify agrees on most items but not all"},
-            "bbeh": {"id": "bbeh_fuzzy_match", "version": 1, "rule": "google-deepmind/bbeh evaluate.py preprocessing + fuzzy_match"},
+            "bbeh": {"id": "bbeh_fuzzy_match", "version": 1,
+                     "rule": "google-deepmind/bbeh evaluate.py preprocessing + fuzzy_match"},
         }
-        d["aggregation"] = {"per_benchmark": "micro mean over questions of mean@k", "math_avg": "see aggregate.MATH_AVG",
-                            "overall_avg": "see aggregate.OVERALL",
-                            "bbeh": "score = micro average over all items (what the paper and General-Reasoner report); "
-                                    "also recorded: metrics.harmonic_mean = BBEH's official headline, the harmonic mean "
-                                    "over the 23 tasks of per-task accuracy in percent, each +1 before and -1 after (the "
-                                    "BBEH paper's guard against a 0 task), as a fraction"}
+        d["aggregation"] = {"per_benchmark": "micro mean over questions of mean@k",
+                            "math_avg": "see aggregate.MATH_AVG", "overall_avg": "see aggregate.OVERALL",
+                            "bbeh": "score = micro average over all items (what the paper and General-Reasoner "
+                                    "report); also recorded: metrics.harmonic_mean = BBEH's official headline, the "
+                                    "harmonic mean over the 23 tasks of per-task accuracy in percent, each +1 before "
+                                    "and -1 after (the BBEH paper's guard against a 0 task), as a fraction"}
         d["deviations"] = [
             "General-Reasoner's fallback letter is random.choice over A-J, unseeded; here it is seeded per sample and "
             "drawn over the item's own options",
@@ -267,7 +275,8 @@ class BoxedZeroShot(Protocol):
             "grader the paper names; extraction follows Qwen2.5-Math (last box with nested braces), not "
             "General-Reasoner's first-box-to-end-of-line regex",
         ]
-        d["source"] = "TIGER-AI-Lab/General-Reasoner evaluation/ (eval_mmlupro.py, eval_supergpqa.py, eval_bbeh.py, simple-evals)"
+        d["source"] = ("TIGER-AI-Lab/General-Reasoner evaluation/ "
+                       "(eval_mmlupro.py, eval_supergpqa.py, eval_bbeh.py, simple-evals)")
         return d
 
 
@@ -332,14 +341,16 @@ class TigerMMLUPro(Protocol):
         d["n_shots"] = self.n_shots
         d["prompts"] = {
             "text": {"header": TIGER_HEADER, "example": TIGER_QUESTION, "option_line": TIGER_OPTION,
-                     "shot_answer": f"cot_content with '{TIGER_COT_PREFIX_IN}' -> '{TIGER_COT_PREFIX_OUT}', then blank line",
+                     "shot_answer": f"cot_content with '{TIGER_COT_PREFIX_IN}' -> '{TIGER_COT_PREFIX_OUT}', "
+                                    "then blank line",
                      "query_suffix": TIGER_COT_PREFIX_OUT, "drop_na_options": True,
                      "shots": "first n_shots validation rows of the same category (file order); fewer while the prompt "
                               "exceeds 4096 - 2048 tokens",
                      "sha256": _sha(TIGER_HEADER + TIGER_QUESTION + TIGER_OPTION + TIGER_COT_PREFIX_OUT)},
         }
         d["extraction"] = {"id": "tiger_mmlu_pro", "version": 1,
-                           "cascade": [r"answer is \(?([A-J])\)?", r".*[aA]nswer:\s*([A-J])", r"\b[A-J]\b(?!.*\b[A-J]\b) (DOTALL)"],
+                           "cascade": [r"answer is \(?([A-J])\)?", r".*[aA]nswer:\s*([A-J])",
+                                       r"\b[A-J]\b(?!.*\b[A-J]\b) (DOTALL)"],
                            "rule": "first regex with a match wins (re.search: first match)"}
         d["grading"] = {"rule": "extracted letter == gold letter; micro average over all questions"}
         d["deviations"] = ["the random guess is per-sample (seed rule above) instead of one random.seed(12345) "
@@ -359,8 +370,9 @@ SG_OPTION = "{letter}) {option}"
 # physics demonstrations. Trailing spaces inside the text are part of the official prompt.
 SG_FIVE_SHOT = (
     SG_INSTRUCTION + "\n\n"
-    "Question: \nA refracting telescope consists of two converging lenses separated by 100 cm. The eye-piece lens has a "
-    "focal length of 20 cm. The angular magnification of the telescope is\nA) 10\nB) 40\nC) 6\nD) 25\nE) 15\nF) 50\n"
+    "Question: \nA refracting telescope consists of two converging lenses separated by 100 cm. The eye-piece lens "
+    "has a focal length of 20 cm. The angular magnification of the telescope is\nA) 10\nB) 40\nC) 6\nD) 25\nE) 15\n"
+    "F) 50\n"
     "G) 30\nH) 4\nI) 5\nJ) 20\n\nAnswer: Let's think step by step. In a refracting telescope, if both lenses are "
     "converging, the focus of both lenses must be between the two lenses, and thus the focal lengths of the two lenses "
     "must add up to their separation. Since the focal length of one lens is 20 cm, the focal length of the other must "
@@ -376,7 +388,8 @@ SG_FIVE_SHOT = (
     "\\text{ mm}}{0.1 \\text{ cm}}\\right)^2} = \\frac{500^2}{5^2} = 10000.\n\\]\nAnswer: E.\n\n"
     "Question: \nWhere do most short-period comets come from and how do we know? \nA) The Kuiper belt; short period "
     "comets tend to be in the plane of the solar system like the Kuiper belt. \nB) The asteroid belt; short period "
-    "comets tend to come from random directions indicating a spherical distribution of comets called the asteroid belt. "
+    "comets tend to come from random directions indicating a spherical distribution of comets called the asteroid "
+    "belt. "
     "\nC) The asteroid belt; short period comets tend to be in the plane of the solar system just like the asteroid "
     "belt. \nD) The Oort cloud; short period comets have orbital periods similar to asteroids like Vesta and are found "
     "in the plane of the solar system just like the Oort cloud. \nE) The Oort Cloud; short period comets tend to come "
@@ -433,9 +446,10 @@ class SuperGPQAOfficial(Protocol):
                         "block": "{question}\\n + option lines joined by \\n", "sha256": _sha(template)}
         d["extraction"] = {
             "id": "supergpqa_letter", "version": 1,
-            "rule": ("official eval.py: extract_option_labels (three shapes: 'The ... answer/option is X', 'Answer: X', "
-                     "a bare X, each with optional \\boxed/\\mathbf/\\mathrm/\\text/$/(/[ wrappers; last line first, then "
-                     "the whole text; case-insensitive) then extract_option_content (same shapes around an option's text)"
+            "rule": ("official eval.py: extract_option_labels (three shapes: 'The ... answer/option is X', "
+                     "'Answer: X', a bare X, each with optional \\boxed/\\mathbf/\\mathrm/\\text/$/(/[ wrappers; last "
+                     "line first, then the whole text; case-insensitive) then extract_option_content (same shapes "
+                     "around an option's text)"
                      + ("; five-shot: first on the text before the next 'Question:', then on the whole response"
                         if self.five_shot else "")),
             "note": "regexes rewritten without nested quantifiers (same language, no catastrophic backtracking)",
@@ -521,8 +535,8 @@ def protocol_yaml(protocol: Protocol) -> str:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
     _Dumper.add_representer(str, _str)
-    header = (f"# Frozen protocol definition, generated from pretrainzero/eval/protocols.py — do not edit by hand.\n"
-              f"# Regenerate: python -m pretrainzero.eval.protocols --write leaderboards/protocols\n")
+    header = ("# Frozen protocol definition, generated from pretrainzero/eval/protocols.py — do not edit by hand.\n"
+              "# Regenerate: python -m pretrainzero.eval.protocols --write leaderboards/protocols\n")
     return header + yaml.dump(protocol.definition(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 

@@ -23,8 +23,8 @@ from typing import Any
 from ..progress import Progress
 from ..record import row_id
 from . import cache as gen_cache
-from .backends import BACKENDS, Backend, BackendConfig, GenParams, make_backend
 from .aggregate import bbeh_harmonic_mean
+from .backends import BACKENDS, Backend, BackendConfig, GenParams, make_backend
 from .benchmarks import LoadedBenchmark, Sample, load_benchmark
 from .protocols import Decoding, Protocol, get_protocol
 from .results import RESTRICTED, SampleRow, build_record, compute_metrics, make_row, write_results
@@ -67,7 +67,8 @@ def normalize_config(config: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(cfg["subset_seed"], int) or isinstance(cfg["subset_seed"], bool):
             raise ValueError(f"subset_seed must be an integer, got {cfg['subset_seed']!r}")
         if cfg["limit"] is None:
-            raise ValueError("subset_seed needs limit (it draws a seeded, category-stratified sample of limit questions)")
+            raise ValueError("subset_seed needs limit "
+                             "(it draws a seeded, category-stratified sample of limit questions)")
     if not isinstance(cfg["allow_partial"], bool):
         raise ValueError(f"allow_partial must be true or false, got {cfg['allow_partial']!r}")
     return cfg
@@ -224,7 +225,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
                                     [generation_seed(decoding.seed, samples[i].id, j) for i, j, _ in part],
                                     progress=bar.update)
             entries = [gen_cache.CachedGeneration(key, g.text, g.finish_reason, g.n_tokens)
-                       for (_, _, key), g in zip(part, gens)]
+                       for (_, _, key), g in zip(part, gens, strict=True)]
             gen_cache.append(cache_path, entries)
             cached.update({e.key: e for e in entries})
             if log and not progress:
@@ -233,14 +234,14 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         bar.close()
 
     responses = [cached[key] for _, _, key in items]
-    extracted = [protocol.extract(r.text, samples[i]) for (i, _, _), r in zip(items, responses)]
+    extracted = [protocol.extract(r.text, samples[i]) for (i, _, _), r in zip(items, responses, strict=True)]
     verdicts = protocol.score_batch(extracted, [samples[i] for i, _, _ in items], decoding.seed)
     restricted = benchmark in RESTRICTED
     rows: list[SampleRow] = [
         make_row(sample_id=samples[i].id, k_index=j, category=samples[i].category, prompt_hash=hashes[i],
                  response=r.text, extracted=ex, answer=samples[i].answer, score=sc, missed=miss,
                  finish_reason=r.finish_reason, n_tokens=r.n_tokens, restricted=restricted)
-        for (i, j, _), r, ex, (sc, miss) in zip(items, responses, extracted, verdicts)
+        for (i, j, _), r, ex, (sc, miss) in zip(items, responses, extracted, verdicts, strict=True)
     ]
     metrics, per_category = compute_metrics(rows)
     if benchmark == "bbeh":
@@ -269,7 +270,8 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         model={"name": name, "source": str(cfg["model"]), "sha256": info.get("sha256")},
         benchmark=benchmark,
         subset=_subset(len(samples), len(bench.samples), cfg.get("limit"), cfg.get("subset_seed"),
-                       partial_file=bench.spec.expected_rows is not None and len(bench.samples) != bench.spec.expected_rows),
+                       partial_file=(bench.spec.expected_rows is not None
+                                     and len(bench.samples) != bench.spec.expected_rows)),
         protocol={"id": protocol.id, "version": protocol.version},
         config=config,
         dataset={"source": bench.source, "revision": bench.revision, "sha256": bench.sha256,

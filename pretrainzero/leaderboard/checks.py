@@ -51,7 +51,8 @@ def registry_problems(record: Mapping[str, Any]) -> list[str]:
     if spec is None:
         problems.append(f"benchmark: unknown benchmark {bench!r} (known: {', '.join(sorted(BENCHMARKS))})")
     elif protocol is not None and not protocol.supports(bench):
-        problems.append(f"benchmark: protocol {pid} does not cover {bench} (it covers {', '.join(protocol.benchmarks)})")
+        problems.append(f"benchmark: protocol {pid} does not cover {bench} "
+                        f"(it covers {', '.join(protocol.benchmarks)})")
     if spec is not None:
         ds = record["dataset"]
         partial_file = bool(record["config"].get("allow_partial"))
@@ -77,5 +78,6 @@ def local_model_problem(record: Mapping[str, Any]) -> str | None:
     source = str(record["model"]["source"])
     if is_local_path(source) and not Path(source).expanduser().exists():
         mark = " (the row is marked local-only)" if record["model"].get("local_only") else ""
-        return f"model {source!r} exists only on the submitter's machine{mark}; {record['id']} cannot be reproduced here"
+        return (f"model {source!r} exists only on the submitter's machine{mark}; "
+                f"{record['id']} cannot be reproduced here")
     return None

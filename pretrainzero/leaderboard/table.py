@@ -125,7 +125,8 @@ def protocol_tables(records: Iterable[Record]) -> list[Table]:
                 m = math_avg(scores)
                 cells["math_avg"] = _aggregate_cell(m)
                 cells["overall_avg"] = _aggregate_cell(overall_avg(scores, m))
-            kinds = [k for k in ("subset", "deviates", "fallback", "local") if any(k in c.flags for c in cells.values())]
+            kinds = [k for k in ("subset", "deviates", "fallback", "local")
+                     if any(k in c.flags for c in cells.values())]
             label = f"{model} ({', '.join(kinds)})" if kinds else model
             rows.append(Row(label, cells))
             notes += [

@@ -40,7 +40,8 @@ MAX_GAP = 0.1  # nats per token
 BUDGET_S = 480.0
 
 
-def missing_imports(names: Sequence[str] = REQUIRED, importer: Callable[[str], Any] = importlib.import_module) -> list[str]:
+def missing_imports(names: Sequence[str] = REQUIRED,
+                    importer: Callable[[str], Any] = importlib.import_module) -> list[str]:
     """The packages among ``names`` that fail to import (not installed, or broken builds)."""
     missing = []
     for name in names:
@@ -64,7 +65,8 @@ def check_environment(importer: Callable[[str], Any] = importlib.import_module) 
     return None
 
 
-def length_reward(model: Any, tokenizer: Any, **_: Any) -> Callable[[Sequence[str], Sequence[str], Sequence[str]], list[float]]:
+def length_reward(model: Any, tokenizer: Any,
+                  **_: Any) -> Callable[[Sequence[str], Sequence[str], Sequence[str]], list[float]]:
     """A dense predictor reward for the smoke test: shorter answers score higher (varies even for a
     random model, so advantages and gradients are non-zero). A ``module:factory`` reward."""
     def reward(prompts: Sequence[str], completions: Sequence[str], answers: Sequence[str]) -> list[float]:
@@ -121,7 +123,8 @@ def check_resume(before: Sequence[dict[str, Any]], after: Sequence[dict[str, Any
     problems = []
     n = len(before)
     if [r.get("global_step") for r in after] != list(range(1, n + 2)):
-        problems.append(f"resume: expected steps 1..{n + 1} after resuming, got {[r.get('global_step') for r in after]}")
+        problems.append(f"resume: expected steps 1..{n + 1} after resuming, "
+                        f"got {[r.get('global_step') for r in after]}")
     elif list(after[:n]) != list(before):
         problems.append("resume: the first run's metrics rows changed")
     return problems

@@ -72,7 +72,8 @@ def build_heldout_items(
         ex = masker(text, paragraph_rng(seed, pid))
         if ex is None:
             continue
-        items.append(HeldoutItem(pid, render_prompt(tokenizer, prediction_prompt(ex), form, prefill), ex.answer, prefill))
+        prompt = render_prompt(tokenizer, prediction_prompt(ex), form, prefill)
+        items.append(HeldoutItem(pid, prompt, ex.answer, prefill))
         if limit is not None and len(items) >= limit:
             break
     return items
@@ -174,7 +175,7 @@ def evaluate_heldout(
     with Progress(len(items) * (2 + samples), "held-out", mode=progress, log=log, unit="gen") as bar:
         greedy = engine.generate(prompts, 1, SamplingParams(temperature=0.0, max_new_tokens=max_new_tokens),
                                  progress=bar.update)
-        correct = [_score(it, [g[0].text], normalized) for it, g in zip(items, greedy)]
+        correct = [_score(it, [g[0].text], normalized) for it, g in zip(items, greedy, strict=True)]
         contexts = [it.prompt if it.prompt.endswith(answer_prefix) else it.prompt + answer_prefix for it in items]
         toks = span_token_logprobs(model, tokenizer, contexts, [it.answer.strip() for it in items],
                                    batch_size=batch_size, progress=bar.update)
@@ -184,19 +185,19 @@ def evaluate_heldout(
             sampler = TransformersEngine(model, tokenizer, batch_size=max(batch_size, 32))  # rows = items x k
             groups = sampler.generate(prompts, samples, params, [_item_seed(seed, it.paragraph_id) for it in items],
                                      progress=bar.update)
-            sampled = [_score(it, [c.text for c in g], normalized) for it, g in zip(items, groups)]
+            sampled = [_score(it, [c.text for c in g], normalized) for it, g in zip(items, groups, strict=True)]
     span_lp = [math.fsum(t) for t in toks]
     tok_lp = [math.fsum(t) / len(t) for t in toks]
     acc, acc_se = mean_se(correct)
     slp, slp_se = mean_se(span_lp)
     tlp, tlp_se = mean_se(tok_lp)
     sacc, sacc_se = mean_se(sampled) if sampled else (float("nan"), float("nan"))
-    return HeldoutResult(len(items), acc, acc_se, slp, slp_se, tlp, tlp_se, tuple(correct), tuple(span_lp), tuple(tok_lp),
-                         sacc, sacc_se, samples, tuple(sampled))
+    return HeldoutResult(len(items), acc, acc_se, slp, slp_se, tlp, tlp_se, tuple(correct), tuple(span_lp),
+                         tuple(tok_lp), sacc, sacc_se, samples, tuple(sampled))
 
 
 def _score(item: HeldoutItem, texts: Sequence[str], normalized: bool) -> float:
-    """Fraction of ``texts`` whose last ``\boxed{}`` (after the item's prefill) matches exactly."""
+    """Fraction of ``texts`` whose last ``\\boxed{}`` (after the item's prefill) matches exactly."""
     rule = PredictionRule(normalized=normalized)
     return sum(rule.score(item.prefill + t, item.answer) for t in texts) / len(texts)
 
@@ -206,9 +207,10 @@ def _item_seed(seed: int, paragraph_id: str) -> int:
     return int(paragraph_rng(seed, paragraph_id).integers(0, 2**63 - 1))
 
 
-def paired_difference(after: HeldoutResult, before: HeldoutResult, metric: Metric = "span_logprob") -> tuple[float, float]:
+def paired_difference(after: HeldoutResult, before: HeldoutResult,
+                      metric: Metric = "span_logprob") -> tuple[float, float]:
     """Mean and standard error of ``after − before`` over the same items (paired)."""
     a, b = after.per_item(metric), before.per_item(metric)
     if len(a) != len(b):
         raise ValueError(f"results have {len(a)} and {len(b)} items: not the same held-out set")
-    return mean_se([x - y for x, y in zip(a, b)])
+    return mean_se([x - y for x, y in zip(a, b, strict=True)])

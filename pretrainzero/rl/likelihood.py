@@ -84,7 +84,7 @@ def span_token_logprobs(
     if len(contexts) != len(spans):
         raise ValueError(f"got {len(contexts)} contexts and {len(spans)} spans")
     pairs = []
-    for c, s in zip(contexts, spans):
+    for c, s in zip(contexts, spans, strict=True):
         ctx, sp = _span_ids(tokenizer, c, s)
         if not sp:
             raise ValueError(f"span {s!r} has no tokens")
@@ -195,15 +195,16 @@ class LikelihoodReward:
         # a prompt that ends with the answer prefix was prefilled: the completion is the answer
         # itself and there is no reasoning to score (every sample of a group gets the same reward)
         ctx = [p if p.endswith(cfg.answer_prefix) else self._base_context(p + reasoning_of(c, cfg.answer_prefix))
-               for p, c in zip(prompts, completions)]
+               for p, c in zip(prompts, completions, strict=True)]
         spans = [a.strip() for a in answers]
         rewards = self._score(self.model, ctx, spans)
         if cfg.baseline != "none":
             # the baseline depends only on (prompt, answer): score each distinct pair once
-            keys = list(dict.fromkeys(zip(prompts, spans)))
+            keys = list(dict.fromkeys(zip(prompts, spans, strict=True)))
             base_model = self.ema if self.ema is not None else self.model
-            base = dict(zip(keys, self._score(base_model, [self._base_context(p) for p, _ in keys], [s for _, s in keys])))
-            rewards = [r - base[(p, s)] for r, p, s in zip(rewards, prompts, spans)]
+            base_scores = self._score(base_model, [self._base_context(p) for p, _ in keys], [s for _, s in keys])
+            base = dict(zip(keys, base_scores, strict=True))
+            rewards = [r - base[(p, s)] for r, p, s in zip(rewards, prompts, spans, strict=True)]
         if cfg.clip is not None:
             rewards = [max(-cfg.clip, min(cfg.clip, r)) for r in rewards]
         return rewards
@@ -216,5 +217,5 @@ class LikelihoodReward:
 
         tau = self.config.ema_decay
         with torch.no_grad():
-            for pe, p in zip(self.ema.parameters(), (model or self.model).parameters()):
+            for pe, p in zip(self.ema.parameters(), (model or self.model).parameters(), strict=True):
                 pe.mul_(tau).add_(p.detach().to(pe.dtype), alpha=1.0 - tau)

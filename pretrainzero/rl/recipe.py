@@ -145,7 +145,8 @@ class Recipe:
             if tracker not in TRACKERS:
                 raise ValueError(f"report_to: unknown tracker {tracker!r}; choose from {', '.join(TRACKERS)}")
         if self.generator_reward not in GENERATOR_SHAPES:
-            raise ValueError(f"generator_reward must be one of {sorted(GENERATOR_SHAPES)}, got {self.generator_reward!r}")
+            raise ValueError(f"generator_reward must be one of {sorted(GENERATOR_SHAPES)}, "
+                             f"got {self.generator_reward!r}")
         if self.mask_rule not in MASK_RULES:
             raise ValueError(f"mask_rule must be one of {MASK_RULES}, got {self.mask_rule!r}")
         for name in ("random_masker", "sft_masker", "heldout_masker"):

@@ -52,7 +52,7 @@ class SFTExample:
 class SFTConfig:
     """Cold-start settings. ``form``/``prefill``/``gen_prefill`` must match the RL phase's prompts.
 
-    ``predictor_template`` is formatted with ``answer`` and must contain ``\boxed{...}``; the
+    ``predictor_template`` is formatted with ``answer`` and must contain ``\\boxed{...}``; the
     part already given by ``prefill`` is stripped from the target. ``generator_fraction`` of
     the examples are generator examples.
     """
@@ -126,7 +126,7 @@ def build_sft_examples(
     """One example per maskable paragraph, in a seeded shuffled order.
 
     A paragraph becomes a generator example (paragraph → ``\\mask{span}``) with probability
-    ``generator_fraction``, otherwise a predictor example (masked paragraph → ``\boxed{span}``).
+    ``generator_fraction``, otherwise a predictor example (masked paragraph → ``\\boxed{span}``).
     """
     rng = np.random.default_rng(config.seed)
     out: list[SFTExample] = []
@@ -158,18 +158,20 @@ def sft_loss(model: Any, batch: Sequence[SFTExample], *, pad_token_id: int = 0) 
     ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)
     att = torch.zeros((len(rows), width), dtype=torch.long)
     labels = torch.full((len(rows), width), -100, dtype=torch.long)
-    for i, (e, r) in enumerate(zip(batch, rows)):
+    for i, (e, r) in enumerate(zip(batch, rows, strict=True)):
         ids[i, : len(r)] = torch.tensor(r)
         att[i, : len(r)] = 1
         labels[i, len(e.prompt_ids) : len(r)] = torch.tensor(e.target_ids)
     logits = model(input_ids=ids.to(device), attention_mask=att.to(device)).logits[:, :-1].float()
     tgt = labels[:, 1:].to(device)
     n = int((tgt != -100).sum())
-    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, reduction="sum")
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100,
+                                             reduction="sum")
     return loss / max(n, 1), n
 
 
-def sft_step(model: Any, optimizer: Any, batch: Sequence[SFTExample], *, max_grad_norm: float = 1.0, pad_token_id: int = 0) -> dict[str, float]:
+def sft_step(model: Any, optimizer: Any, batch: Sequence[SFTExample], *, max_grad_norm: float = 1.0,
+             pad_token_id: int = 0) -> dict[str, float]:
     """One supervised optimizer step on ``batch``; a non-finite loss skips the update."""
     import torch
 
@@ -213,7 +215,8 @@ def run_sft(
     examples = build_sft_examples(paragraphs, masker, tokenizer, config)
     if not examples:
         raise ValueError("no SFT examples: the masker found no span in any paragraph")
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                            weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, config.steps, config.warmup_steps))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     t0 = time.perf_counter()

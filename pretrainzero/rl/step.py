@@ -174,7 +174,8 @@ def pretrainzero_step(
                 continue
             gen_prompts.append(text)
             gen_idx.append(i)
-        outs = engine.generate(gen_prompts, cfg.g_gen, cfg.gen_params, _seeds(rng, len(gen_prompts))) if gen_prompts else []
+        outs = (engine.generate(gen_prompts, cfg.g_gen, cfg.gen_params, _seeds(rng, len(gen_prompts)))
+                if gen_prompts else [])
         for i, completions in zip(gen_idx, outs, strict=True):
             for c in completions:
                 ex = parse_mask(paragraphs[i].text, cfg.mask_prefill + c.text, rule=cfg.mask_rule, rng=rng)
@@ -193,7 +194,7 @@ def pretrainzero_step(
 
     # ---- 3. prediction rollouts for every valid mask
     pred_prompts, kept = [], []
-    for k, (i, ex) in enumerate(examples):
+    for k, (_i, ex) in enumerate(examples):
         text = render(prediction_prompt(ex), cfg.prefill)
         if _token_len(tokenizer, text) > cfg.max_prompt_tokens:
             too_long += 1
@@ -301,7 +302,8 @@ def pretrainzero_step(
     stats["sampled_tokens"] = float(sum(len(c.token_ids) for c in flat_comps)
                                     + sum(len(c.token_ids) for _, c, _ in gen_rows))
     examples_log = [
-        {"paragraph": paragraphs[i].id, "span": ex.answer, "accuracy": _mean(pred_exact_of[k]) if k in pred_exact_of else None}
+        {"paragraph": paragraphs[i].id, "span": ex.answer,
+         "accuracy": _mean(pred_exact_of[k]) if k in pred_exact_of else None}
         for k, (i, ex) in enumerate(examples[:8])
     ]
     return RolloutBatch(samples, stats, examples_log)

@@ -147,7 +147,8 @@ def packaged_files(name: str) -> tuple[list[Path], str] | None:
     return files, f"{dist}=={package_version(dist)}"
 
 
-def load_hub_rows(hf_id: str, config: str | None, split: str, revision: str | None) -> tuple[list[Row], str | None, str]:
+def load_hub_rows(hf_id: str, config: str | None, split: str,
+                  revision: str | None) -> tuple[list[Row], str | None, str]:
     """Rows from ``datasets.load_dataset`` (network or local HF cache): (rows, revision, sha256).
 
     The sha256 covers the Arrow cache files the rows were read from; the revision is the hub

