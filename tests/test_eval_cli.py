@@ -51,8 +51,8 @@ def test_eval_writes_records(tmp_path: Path, tiny_model_dir: Path, capsys: pytes
 )
 def test_bad_input_is_one_line(argv: list[str], needle: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["eval", "--model", "tiny", "--out", str(tmp_path), *argv])
     # `tiny` (an alias) passes the model check, which fails fast on an unknown name when the Hub is unreachable
+    rc = main(["eval", "--model", "tiny", "--out", str(tmp_path), *argv])
     assert rc == 2
     assert needle in _err_line(capsys)
     assert not list(tmp_path.glob("*.json"))
