@@ -224,7 +224,8 @@ def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu"
     tok.padding_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    model = model.to(device)
+    # PreTrainedModel.to is decorated with @wraps(nn.Module.to), which mypy reads as the unbound method
+    model = model.to(device)  # type: ignore[arg-type]
     model.generation_config.pad_token_id = tok.pad_token_id
     return model, tok
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pretrainzero.cli import main
-from pretrainzero.leaderboard.schema import validate_record
+from pretrainzero.record import validate_record
 
 
 def _err_line(capsys: pytest.CaptureFixture[str]) -> str:

@@ -11,7 +11,7 @@ import pytest
 from pretrainzero.eval import cache as gen_cache
 from pretrainzero.eval.backends import BackendConfig, LocalBackend, make_backend
 from pretrainzero.eval.runner import normalize_config, run_eval, run_evals
-from pretrainzero.leaderboard.schema import validate_record
+from pretrainzero.record import validate_record
 
 
 @pytest.fixture(scope="module")

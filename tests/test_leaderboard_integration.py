@@ -12,8 +12,8 @@ import argparse
 import pytest
 
 from pretrainzero.cli import leaderboard as cli
-from pretrainzero.leaderboard.schema import validate_record
 from pretrainzero.leaderboard.store import load_records
+from pretrainzero.record import validate_record
 
 runner = pytest.importorskip("pretrainzero.eval.runner")
 backends = pytest.importorskip("pretrainzero.eval.backends")
@@ -85,7 +85,7 @@ def test_submit_render_and_reproduce_a_runner_record(produced, tmp_path, monkeyp
     root.mkdir()
     assert run(["leaderboard", "--root", str(root), "submit", str(out / f"{record['id']}.json")]) == 0
     [rec] = load_records(root / "results")
-    assert (root / "results" / rec.data["samples_file"]).is_file()
+    assert (root / "results" / rec.record.samples_file).is_file()
     md = (root / "README.md").read_text()
     assert "| Canned-Model (subset) | 33.33 ± 33.33ˢ <sub>miss " in md
     # Reproduce through the real runner; only the model loading is replaced by the canned backend.

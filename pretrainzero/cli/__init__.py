@@ -83,9 +83,9 @@ def user_message(exc: BaseException) -> str:
     if isinstance(exc, ModuleNotFoundError):
         text = f"{exc}: an optional dependency is missing; install it (see the README's Install section)"
     elif isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
-        hint = {IsADirectoryError: "give a file", NotADirectoryError: "give a folder, not a file",
-                PermissionError: "check its permissions", FileNotFoundError: "check the path"}
-        hint = hint.get(type(exc), "")
+        hints = {IsADirectoryError: "give a file", NotADirectoryError: "give a folder, not a file",
+                 PermissionError: "check its permissions", FileNotFoundError: "check the path"}
+        hint = hints.get(type(exc), "")
         text = f"{exc.strerror}: {exc.filename}" + (f" ({hint})" if hint else "")
     elif isinstance(exc, KeyError) and type(exc).__str__ is KeyError.__str__ and exc.args:
         text = str(exc.args[0])  # not the quoted repr KeyError prints

@@ -62,6 +62,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default="runs/eval", help="output folder for <id>.json and samples/<id>.jsonl")
     p.add_argument("--cache-dir", default=None, help="per-sample cache folder (default: <out>/cache)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-lm-eval", action="store_true",
+                   help="skip the lm-evaluation-harness copy of the run (<out>/lm-eval/<model>/results_*.json)")
     p.set_defaults(func=run)
 
 
@@ -155,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         vllm_kwargs = _vllm_kwargs(args)
         records = run_evals(
             _config(args), args.out, cache_dir=args.cache_dir, progress=not args.no_progress, log=log,
+            lm_eval=not args.no_lm_eval,
             backend_options={"api_key_env": args.api_key_env, "concurrency": args.concurrency,
                              "timeout_s": args.timeout, "max_retries": args.max_retries, **vllm_kwargs},
         )

@@ -17,12 +17,13 @@ for large data); everything else streams. A file that cannot be read to its end 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from .spec import ALL_SUFFIXES, CorpusSpec, file_suffix
 from .stats import CorpusStats
@@ -172,7 +173,7 @@ def _from_record(record: Any, spec: CorpusSpec, stats: CorpusStats, key: str | N
     return text, title if isinstance(title, str) else None
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> io.BufferedIOBase:
     """Binary reader, transparently gunzipping ``*.gz``."""
     if path.name.lower().endswith(".gz"):
         import gzip
@@ -201,7 +202,8 @@ def _jsonl_records(path: Path, spec: CorpusSpec, stats: CorpusStats) -> Iterator
             yield _from_record(record, spec, stats) if isinstance(record, dict) else _malformed(stats)
 
 
-def _malformed(stats: CorpusStats) -> None:
+def _malformed(stats: CorpusStats) -> Record:
+    """Count a malformed record; it reads as no record (None)."""
     stats.malformed += 1
     return None
 

@@ -17,7 +17,7 @@ OVERALL = ("math_avg", "supergpqa", "bbeh", "mmlu_pro")
 
 
 def _avg_over(members: Sequence[str], scores: Mapping[str, float | None]) -> tuple[float | None, bool]:
-    present = [float(scores[m]) for m in members if scores.get(m) is not None]  # type: ignore[arg-type]
+    present = [float(v) for m in members if (v := scores.get(m)) is not None]
     if not present:
         return None, True
     return sum(present) / len(present), len(present) < len(members)

@@ -313,8 +313,9 @@ def train(
                 if up.grad_norm == 0:  # every advantage was 0: no learning signal
                     update = "zero-gradient"
             if up.optimizer_steps:
-                if hasattr(reward_fn, "after_step"):
-                    reward_fn.after_step(model)
+                after_step = getattr(reward_fn, "after_step", None)  # e.g. the likelihood reward's EMA
+                if after_step is not None:
+                    after_step(model)
                 if recipe.sampler == "vllm":
                     engine.load_weights(model)
             row.update(loss=up.loss if not skipped else float("nan"), grad_norm=up.grad_norm, entropy=up.entropy,

