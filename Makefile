@@ -9,7 +9,7 @@ TF_MIN ?= .transformers-min
 # the tiny training/eval tests, re-run on older transformers (test-vllm: 5.19; test-transformers-min: 5.15.0)
 TINY_TESTS ?= tests/test_engines.py tests/test_rl_trainer.py tests/test_rl_step.py tests/test_rl_update.py \
 	tests/test_rl_sft.py tests/test_rl_heldout.py tests/test_rl_likelihood.py tests/test_eval_runner.py \
-	tests/test_eval_backends.py
+	tests/test_eval_backends.py tests/test_rl_precision.py
 
 .PHONY: setup demo lint test test-all test-vllm test-transformers-min bench clean
 

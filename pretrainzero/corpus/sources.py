@@ -328,8 +328,20 @@ def _hf_records(spec: CorpusSpec, stats: CorpusStats) -> Iterator[Record]:
     else:
         target = str(local) if local is not None else str(spec.source)[3:]
         streaming = spec.streaming if spec.streaming is not None else True  # no Arrow copy in the HF cache
+        if streaming and local is None:
+            from ..hub import hub_endpoint, hub_reachable
+
+            if not hub_reachable():  # a stream needs the Hub: say so now, not after a minute of retries
+                raise ValueError(
+                    f"corpus {spec.name!r}: cannot load {spec.source}: the Hugging Face Hub ({hub_endpoint()}) is "
+                    "unreachable (or HF_HUB_OFFLINE is set) and a streamed dataset is read from it. Offline, use a "
+                    "local file or 'hf:<folder>' written by datasets' save_to_disk"
+                )
+        from ..hub import offline_unless_reachable
+
         try:
-            ds = datasets.load_dataset(target, spec.hf_config, split=spec.split, streaming=streaming)
+            with offline_unless_reachable():
+                ds = datasets.load_dataset(target, spec.hf_config, split=spec.split, streaming=streaming)
         except (ConnectionError, FileNotFoundError) as exc:  # offline, unknown id, no such config/split
             first = " ".join(str(exc).split())[:300]
             raise ValueError(

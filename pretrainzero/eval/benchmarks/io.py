@@ -158,7 +158,10 @@ def load_hub_rows(hf_id: str, config: str | None, split: str,
     """
     import datasets
 
-    ds = datasets.load_dataset(hf_id, config, split=split, revision=revision)
+    from ...hub import offline_unless_reachable
+
+    with offline_unless_reachable():  # offline: the local HF cache or an error at once, not after retries
+        ds = datasets.load_dataset(hf_id, config, split=split, revision=revision)
     cache_files = [Path(f["filename"]) for f in getattr(ds, "cache_files", [])]
     rev = revision
     if rev is None:
