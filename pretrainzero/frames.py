@@ -1,7 +1,8 @@
 """Tidy pandas DataFrames of the suite's records, for notebooks.
 
-* :func:`records_frame` — every leaderboard record, one row per model × benchmark × protocol
-  version: score, stderr, miss and truncation rates, subset, deviations, flags, source.
+* :func:`records_frame` — every leaderboard record (read as a typed
+  :class:`~pretrainzero.record.ResultsRecord`), one row per model × benchmark × protocol version:
+  score, stderr, miss and truncation rates, subset, deviations, flags, source.
 * :func:`samples_frame` — a record's per-sample table (one row per generation).
 * :func:`metrics_frame` — a training run's ``metrics.jsonl``, one row per step, nested fields
   flattened to ``a.b`` columns.
@@ -31,17 +32,17 @@ def records_frame(results_dir: str | os.PathLike[str] = "leaderboards/results") 
     from .leaderboard.table import FALLBACK_MISS_RATE
 
     rows = []
-    for rec in load_records(Path(results_dir)):
-        d, m = rec.data, rec.data["metrics"]
+    for r in (rec.record for rec in load_records(Path(results_dir))):
+        m = r.metrics
         rows.append({
-            "id": rec.id, "model": rec.model, "benchmark": rec.benchmark, "protocol": rec.protocol[0],
-            "protocol_version": rec.protocol[1], "score": m["score"], "stderr": m.get("stderr"),
-            "miss_rate": m.get("miss_rate"), "truncation_rate": m.get("truncation_rate"),
-            "n_evaluated": d["dataset"]["n_evaluated"], "n_total": d["dataset"]["n_total"],
-            "subset": rec.subset_label, "deviations": "; ".join(rec.deviations) or None,
-            "mostly_fallback": (m.get("miss_rate") or 0.0) > FALLBACK_MISS_RATE,
-            "local_only": bool(d["model"].get("local_only")), "harmonic_mean": m.get("harmonic_mean"),
-            "source": d["source"], "created_at": d["created_at"],
+            "id": r.id, "model": r.model.name, "benchmark": r.benchmark, "protocol": r.protocol.id,
+            "protocol_version": r.protocol.version, "score": m.score, "stderr": m.stderr,
+            "miss_rate": m.miss_rate, "truncation_rate": m.truncation_rate,
+            "n_evaluated": r.dataset.n_evaluated, "n_total": r.dataset.n_total,
+            "subset": r.subset_label, "deviations": "; ".join(r.config.protocol_deviations) or None,
+            "mostly_fallback": (m.miss_rate or 0.0) > FALLBACK_MISS_RATE,
+            "local_only": r.model.local_only, "harmonic_mean": m.harmonic_mean,
+            "source": r.source, "created_at": r.created_at,
         })
     return pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
 
@@ -50,11 +51,13 @@ def samples_frame(record_path: str | os.PathLike[str]) -> Any:
     """The per-sample JSONL of the record at ``record_path`` as a DataFrame (one row per generation)."""
     import pandas as pd
 
+    from .leaderboard.store import read_record
+
     path = Path(record_path)
-    record = json.loads(path.read_text(encoding="utf-8"))
-    if not record.get("samples_file"):
+    samples_file = read_record(path).record.samples_file
+    if not samples_file:
         raise FileNotFoundError(f"{path}: the record has no samples file")
-    samples = path.parent / record["samples_file"]
+    samples = path.parent / samples_file
     if not samples.is_file():
         raise FileNotFoundError(f"{path}: samples file {samples} not found")
     return pd.read_json(samples, lines=True, dtype={"sample_id": str, "extracted": str, "answer": str})

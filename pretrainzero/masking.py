@@ -25,15 +25,22 @@ import re
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import numpy as np
+from typing import Any, Literal, Protocol
 
 MASK_TOKEN = "[mask]"
 MAX_OCCURRENCES = 8  # the paper keeps spans occurring fewer than 8 times
 
 MaskRule = Literal["default", "onemask", "words"]
 MASK_RULES: tuple[str, ...] = ("default", "onemask", "words")
+
+
+class MaskRng(Protocol):
+    """What maskers draw from: a ``numpy.random.Generator`` or the cheaper per-episode ``EpisodeRng``."""
+
+    def integers(self, low: int, high: int | None = None) -> Any: ...
+
+    def geometric(self, p: float) -> Any: ...
+
 
 # A word: letters/digits with inner hyphens or apostrophes ("state-of-the-art", "don't").
 WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*")
@@ -83,7 +90,7 @@ def apply_mask(
     *,
     rule: MaskRule = "default",
     max_occurrences: int = MAX_OCCURRENCES,
-    rng: np.random.Generator | None = None,
+    rng: MaskRng | None = None,
 ) -> MaskedExample | InvalidMask:
     """Validate a proposed span with the paper's rule and build the masked paragraph.
 
@@ -162,14 +169,14 @@ class RandomSpanMasker:
         if not 0 < self.p <= 1:
             raise ValueError(f"p must be in (0, 1], got {self.p}")
 
-    def _draw_length(self, rng: np.random.Generator) -> int:
+    def _draw_length(self, rng: MaskRng) -> int:
         if self.length == "fixed":
             return self.min_words
         if self.length == "geometric":
             return int(min(max(rng.geometric(self.p), self.min_words), self.max_words))
         return int(rng.integers(self.min_words, self.max_words + 1))
 
-    def __call__(self, text: str, rng: np.random.Generator) -> MaskedExample | None:
+    def __call__(self, text: str, rng: MaskRng) -> MaskedExample | None:
         starts, ends = _word_bounds(text)
         if not starts:
             return None
@@ -195,7 +202,7 @@ class WholeWordMasker:
     min_occurrences: int = 1
     rule: MaskRule = "words"
 
-    def __call__(self, text: str, rng: np.random.Generator) -> MaskedExample | None:
+    def __call__(self, text: str, rng: MaskRng) -> MaskedExample | None:
         counts: dict[str, int] = {}
         for s, e in word_spans(text):
             w = text[s:e]
@@ -218,7 +225,7 @@ class NextTokenMasker:
 
     min_context_words: int = 8
 
-    def __call__(self, text: str, rng: np.random.Generator) -> MaskedExample | None:
+    def __call__(self, text: str, rng: MaskRng) -> MaskedExample | None:
         starts, ends = _word_bounds(text)
         if len(starts) <= self.min_context_words:
             return None
@@ -247,7 +254,7 @@ class EntropyNextTokenMasker:
         if not 0 < self.top_fraction <= 1:
             raise ValueError(f"top_fraction must be in (0, 1], got {self.top_fraction}")
 
-    def __call__(self, text: str, rng: np.random.Generator) -> MaskedExample | None:
+    def __call__(self, text: str, rng: MaskRng) -> MaskedExample | None:
         scored = [
             (s, e, h)
             for s, e, h in self.scorer(text)
@@ -266,7 +273,7 @@ class EntropyNextTokenMasker:
 
 # --------------------------------------------------------------------------- the one masker registry
 
-Masker = Callable[[str, np.random.Generator], "MaskedExample | None"]
+Masker = Callable[[str, MaskRng], "MaskedExample | None"]
 
 MASKERS: dict[str, Callable[..., Masker]] = {
     "random-span": RandomSpanMasker,  # the paper's Random RLPT baseline

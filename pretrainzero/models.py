@@ -15,6 +15,7 @@ torch/transformers are imported inside functions so that ``import pretrainzero``
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -172,14 +173,23 @@ def _local_model(name_or_path: str) -> str | None:
 
 def check_model_reference(name_or_path: str) -> None:
     """Fail fast, without loading anything, on a model that cannot be found: a missing local folder,
-    or (with ``HF_HUB_OFFLINE`` set) an HF id that is not in the local HF cache."""
+    or an HF id that is not in the local HF cache while the Hub is out of reach (``HF_HUB_OFFLINE``
+    set, or no connection: :func:`pretrainzero.hub.hub_reachable`)."""
     if name_or_path in ALIASES or _local_model(name_or_path) is not None:
         return
     from huggingface_hub import constants, try_to_load_from_cache
 
-    if constants.HF_HUB_OFFLINE and not isinstance(try_to_load_from_cache(name_or_path, "config.json"), str):
+    if isinstance(try_to_load_from_cache(name_or_path, "config.json"), str):
+        return
+    if constants.HF_HUB_OFFLINE:
         raise UserError(f"model {name_or_path!r} is not a local folder and not in the HF cache, and "
                         "HF_HUB_OFFLINE is set: download it once online, or give a local model folder")
+    from .hub import hub_endpoint, hub_reachable
+
+    if not hub_reachable():
+        raise UserError(f"model {name_or_path!r} is not a local folder ({os.path.abspath(name_or_path)} does not "
+                        f"exist), not an alias ({SMOLLM2_ALIAS}, {TINY_ALIAS}) and not in the HF cache, and the HF "
+                        f"Hub ({hub_endpoint()}) is unreachable: give an existing model folder, or connect and retry")
 
 
 def resolve_model(name_or_path: str) -> str:
@@ -191,21 +201,31 @@ def resolve_model(name_or_path: str) -> str:
     return _local_model(name_or_path) or name_or_path  # an HF id: needs network or a warm HF cache
 
 
+def _torch_dtype(dtype: str) -> Any:
+    import torch
+
+    try:
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    except KeyError:
+        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}") from None
+
+
 def load_model(name_or_path: str, *, dtype: str = "float32", device: str = "cpu") -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` ready for batched generation: left padding, pad token set."""
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from .hub import offline_unless_reachable
+
     path = resolve_model(name_or_path)
-    tok = AutoTokenizer.from_pretrained(path)
+    hub_id = not Path(path).is_dir()
+    with offline_unless_reachable() if hub_id else contextlib.nullcontext():  # offline: the HF cache at once
+        tok = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=_torch_dtype(dtype))
     tok.padding_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    try:
-        torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
-    except KeyError:
-        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}") from None
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype).to(device)
+    # PreTrainedModel.to is decorated with @wraps(nn.Module.to), which mypy reads as the unbound method
+    model = model.to(device)  # type: ignore[arg-type]
     model.generation_config.pad_token_id = tok.pad_token_id
     return model, tok
 

@@ -254,6 +254,7 @@ def test_hub_ids_stream_with_config_and_split(monkeypatch):
         return datasets.Dataset.from_dict(rows).to_iterable_dataset()
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    monkeypatch.setattr("pretrainzero.hub.hub_reachable", lambda timeout_s=3.0: True)  # the Hub, stood in too
     corpus = Corpus(spec("hf:someone/wiki", hf_config="20231101.xx", split="train", title_field="title"))
     assert [(p.text, p.meta["title"]) for p in corpus] == [(prose(0), "A"), (prose(1), "B")]
     assert calls == [("someone/wiki", "20231101.xx", "train", True)]

@@ -132,7 +132,9 @@ class _Server:
                     text = "chat:" + body["messages"][-1]["content"] + " STOP tail"
                     choice = {"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
                 elif self.path == "/v1/completions":
-                    choice = {"text": "completion:" + body["prompt"], "finish_reason": "length"}
+                    prompt = body["prompt"]  # text, or token ids (the completions API takes both)
+                    choice = {"text": "completion:" + (prompt if isinstance(prompt, str) else json.dumps(prompt)),
+                              "finish_reason": "length"}
                 else:
                     self.send_response(404)
                     self.end_headers()
@@ -169,6 +171,19 @@ def test_openai_routes_stop_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(auth == "Bearer sekret" for _, _, auth in srv.requests)
     body = next(b for p, b, _ in srv.requests if p == "/v1/completions")
     assert body["max_tokens"] == 5 and body["model"] == "m" and body["seed"] == 2
+
+
+def test_openai_engine_sends_token_ids_to_completions_not_chat() -> None:
+    from pretrainzero.engines import SamplingParams
+    from pretrainzero.engines.openai import OpenAIEngine
+
+    srv = _Server()
+    try:
+        [[c]] = OpenAIEngine(srv.url, "m", route="auto").generate([[5, 6, 7]], 1, SamplingParams(max_new_tokens=3))
+    finally:
+        srv.close()
+    assert c.text == "completion:[5, 6, 7]"
+    assert [(p, b["prompt"]) for p, b, _ in srv.requests] == [("/v1/completions", [5, 6, 7])]
 
 
 def test_openai_retries_then_succeeds_and_bounds_concurrency() -> None:

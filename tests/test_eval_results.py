@@ -19,7 +19,7 @@ from pretrainzero.eval.results import (
     read_samples,
     write_results,
 )
-from pretrainzero.leaderboard.schema import validate_record
+from pretrainzero.record import RecordError, ResultsRecord, validate_record
 
 
 def _row(qid: str, k: int, score: float, *, missed: bool = False, reason: str = "stop", cat: str | None = "a",
@@ -56,9 +56,9 @@ def test_restricted_rows_keep_only_hashes() -> None:
     assert "question text" not in json.dumps(r.to_dict())
 
 
-def _record(rows: list) -> dict:
+def _record(rows: list, **overrides) -> ResultsRecord:
     metrics, per_cat = compute_metrics(rows)
-    return build_record(
+    args = dict(
         row_id="m__gsm8k__pz-0shot-boxed", model={"name": "m", "source": "m", "sha256": None}, benchmark="gsm8k",
         subset={"limit": 2, "label": "first 2 of 1319"}, protocol={"id": "pz-0shot-boxed", "version": 1},
         config={"model": "m", "benchmarks": ["gsm8k"], "protocol": "pz-0shot-boxed", "protocol_deviations": []},
@@ -67,23 +67,26 @@ def _record(rows: list) -> dict:
         engine={"backend": "transformers", "versions": {"torch": "x"}}, metrics=metrics, per_category=per_cat,
         samples_file="samples/m__gsm8k__pz-0shot-boxed.jsonl",
     )
+    return build_record(**{**args, **overrides})
 
 
 def test_record_validates_and_round_trips(tmp_path: Path) -> None:
     rows = [_row("q1", 0, 1.0), _row("q2", 0, 0.0)]
     rec = _record(rows)
-    assert validate_record(rec) == []
-    assert rec["created_at"].endswith("Z") and rec["source"] == "measured"
+    assert validate_record(rec.to_dict()) == []
+    assert rec.created_at.endswith("Z") and rec.source == "measured"
     path = write_results(rec, rows, tmp_path)
-    assert json.loads(path.read_text()) == rec
-    assert read_samples(tmp_path / rec["samples_file"]) == [r.to_dict() for r in rows]
+    assert json.loads(path.read_text()) == rec.to_dict()
+    assert read_samples(tmp_path / rec.samples_file) == [r.to_dict() for r in rows]
     assert not [p for p in tmp_path.rglob("*.tmp")]
 
 
 def test_schema_catches_a_bad_record() -> None:
-    rec = _record([_row("q1", 0, 1.0)])
+    rec = _record([_row("q1", 0, 1.0)]).to_dict()
     rec["subset"] = None  # 1 of 1319 evaluated but not labelled as a subset
     assert any(e.startswith("subset") for e in validate_record(rec))
+    with pytest.raises(RecordError, match="subset: null"):  # eval refuses to build it at all
+        _record([_row("q1", 0, 1.0)], subset=None)
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:

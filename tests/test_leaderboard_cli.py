@@ -13,6 +13,7 @@ import pytest
 from pretrainzero.cli import leaderboard as cli
 from pretrainzero.leaderboard.reproduce import compare, eval_command, reproduce_config
 from pretrainzero.leaderboard.store import load_records
+from pretrainzero.record import Metrics, parse_record
 
 FIXTURES = Path(__file__).parent / "fixtures" / "leaderboard"
 RECORD = json.loads((FIXTURES / "record.json").read_text())
@@ -120,14 +121,14 @@ def test_reproduce_without_runner_errors_clearly(root, monkeypatch, capsys):
 
 
 def test_explicit_tolerance_wins_and_missing_stderr_cannot_judge():
-    stored = dict(RECORD, tolerance=0.005)
-    new = dict(RECORD, metrics=dict(RECORD["metrics"], score=0.04))
+    stored = parse_record(dict(RECORD, tolerance=0.005))
+    new = Metrics.model_validate(dict(RECORD["metrics"], score=0.04))
     c = compare(stored, new)
     assert (c.tolerance, c.tolerance_source, c.within) == (0.005, "explicit", False)
-    no_se = dict(RECORD, metrics=dict(RECORD["metrics"], stderr=None))
+    no_se = parse_record(dict(RECORD, metrics=dict(RECORD["metrics"], stderr=None)))
     assert compare(no_se, new).within is None
     config = reproduce_config(
-        dict(RECORD, config=dict(RECORD["config"], benchmarks=["gsm8k", "aime25"])), limit=3
+        parse_record(dict(RECORD, config=dict(RECORD["config"], benchmarks=["gsm8k", "aime25"]))), limit=3
     )
     assert config["benchmarks"] == ["gsm8k"] and config["limit"] == 3
     assert eval_command(config).startswith("pretrainzero eval --model SmolLM2-135M-Instruct")
@@ -197,7 +198,7 @@ def test_local_model_is_marked_and_reproduce_fails_in_one_line(tmp_path, capsys)
     src = _variant(tmp_path, "local", model__source="/nonexistent/runs/demo1/checkpoints/step-000017")
     assert main(["leaderboard", "--root", str(root), "submit", str(src), "--local-model"]) == 0
     [rec] = load_records(root / "results")
-    assert rec.data["model"]["local_only"] is True
+    assert rec.record.model.local_only is True
     assert "ˡ" in (root / "README.md").read_text()
     capsys.readouterr()
     assert main(["leaderboard", "--root", str(root), "reproduce", rec.id]) == 2

@@ -15,9 +15,9 @@ import pytest
 
 from pretrainzero.leaderboard.aggregate import math_avg, overall_avg
 from pretrainzero.leaderboard.render import RenderError, build, build_from, render
-from pretrainzero.leaderboard.schema import row_id
 from pretrainzero.leaderboard.store import Record, load_records
 from pretrainzero.leaderboard.table import protocol_tables
+from pretrainzero.record import row_id
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "leaderboard"
@@ -85,7 +85,7 @@ def test_render_never_drops_a_record(many):
 
 def test_build_refuses_when_cells_do_not_account_for_records(many):
     records = load_records(many / "results")
-    duplicated = records + [Record(records[0].path, records[0].data)]
+    duplicated = records + [Record(records[0].path, records[0].record)]
     with pytest.raises((RenderError, ValueError)):
         build(duplicated, [])
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from pretrainzero.leaderboard.schema import row_id, slug, validate_record
 from pretrainzero.leaderboard.store import (
     DuplicateRecordError,
     InvalidRecordError,
@@ -15,6 +14,7 @@ from pretrainzero.leaderboard.store import (
     load_records,
     submit,
 )
+from pretrainzero.record import row_id, slug, validate_record
 
 FIXTURES = Path(__file__).parent / "fixtures" / "leaderboard"
 
@@ -94,9 +94,9 @@ def test_store_round_trip_through_submit(tmp_path):
     )
     [loaded] = load_records(results)
     assert loaded.id == rec["id"] and loaded.score == rec["metrics"]["score"]
-    assert loaded.data["samples_file"] == f"samples/{rec['id']}.jsonl"
-    assert (results / loaded.data["samples_file"]).read_text() == '{"doc_id": 0}\n'
-    assert loaded.data["config"] == rec["config"]
+    assert loaded.record.samples_file == f"samples/{rec['id']}.jsonl"
+    assert (results / loaded.record.samples_file).read_text() == '{"doc_id": 0}\n'
+    assert loaded.record.to_dict()["config"] == rec["config"]
     assert not [p for p in results.rglob(".*")], "atomic writes must not leave temp files"
     assert find_record(results, rec["id"]).path == dst
 
@@ -140,7 +140,7 @@ def test_submit_without_its_samples_file_stores_null_and_says_so(tmp_path):
     src = write(tmp_path / "r.json", make_record())  # names samples/<id>.jsonl, which is absent
     done = submit(src, tmp_path / "results")
     assert done.samples_path is None and "not found" in done.note
-    assert load_records(tmp_path / "results")[0].data["samples_file"] is None
+    assert load_records(tmp_path / "results")[0].record.samples_file is None
 
 
 def test_replace_removes_the_old_samples_file(tmp_path):

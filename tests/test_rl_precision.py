@@ -82,3 +82,27 @@ def test_mini_batches_engage_the_clip_and_log_the_logprob_gap(tiny_model_dir, co
     assert all(r["optimizer_steps"] > 1 for r in four) and max(r["clip_frac"] for r in four) > 0
     # fp32, same temperature: the trainer's log-probs are the sampler's up to float rounding
     assert all(r["logprob_gap"] is not None and r["logprob_gap"] < 1e-3 for r in one + four)
+
+
+def test_gradient_checkpointing_recipe_field_checkpoints_the_trainers_update(tiny_model_dir, corpus, tmp_path,
+                                                                            monkeypatch):
+    """``gradient_checkpointing: true`` reaches the trainer: its training pass runs every decoder layer
+    through torch's checkpoint (recomputed in backward), although the model stays in eval mode."""
+    import transformers.modeling_utils as modeling_utils
+
+    calls: list[int] = []
+    real = modeling_utils.checkpoint  # what transformers binds when checkpointing is enabled
+
+    def counting(function, *args, **kwargs):
+        calls.append(1)
+        return real(function, *args, **kwargs)
+
+    monkeypatch.setattr(modeling_utils, "checkpoint", counting)
+    off = _train(tiny_model_dir, corpus, tmp_path / "off", "steps=1")
+    assert off.status == "completed" and not calls
+    on = _train(tiny_model_dir, corpus, tmp_path / "on", "steps=1", "gradient_checkpointing=true")
+    n_layers = load_model(str(tiny_model_dir))[0].config.num_hidden_layers
+    assert on.status == "completed" and len(calls) >= n_layers  # every layer, in each training micro-batch
+    rows = read_metrics(on.metrics)
+    assert rows[0]["update"] == "applied" and rows[0]["loss"] == pytest.approx(read_metrics(off.metrics)[0]["loss"],
+                                                                                 abs=1e-5)

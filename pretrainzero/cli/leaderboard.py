@@ -79,10 +79,10 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     rec = find_record(_root(args) / "results", args.row_id)
     if args.dry_run:
-        config = reproduce_config(rec.data, args.limit)
+        config = reproduce_config(rec.record, args.limit)
         print(f"# row {rec.id} ({rec.path})")
         print(f"# stored score {100 * rec.score:.2f}; stored config:")
-        print(json.dumps(dict(rec.config), indent=2, sort_keys=True))
+        print(json.dumps(rec.record.to_dict()["config"], indent=2, sort_keys=True))
         print("# would call pretrainzero.eval.runner.run_eval(config, out_dir) with:")
         print(json.dumps(config, indent=2, sort_keys=True))
         print("# equivalent command:")
@@ -90,13 +90,13 @@ def _reproduce(args: argparse.Namespace) -> int:
         return 0
     from pretrainzero.leaderboard.checks import local_model_problem
 
-    problem = local_model_problem(rec.data)
+    problem = local_model_problem(rec.record)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix=f"reproduce-{rec.id}-"))
     try:
-        comparison, problems = reproduce(rec.data, out_dir, args.limit)
+        comparison, problems = reproduce(rec.record, out_dir, args.limit)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -111,7 +111,6 @@ def _regrade(args: argparse.Namespace) -> int:
     from pretrainzero.eval.regrade import RegradeError, regrade
     from pretrainzero.eval.results import read_samples, write_results
     from pretrainzero.leaderboard.render import render
-    from pretrainzero.leaderboard.schema import validate_record
     from pretrainzero.leaderboard.store import find_record, load_records
 
     root = _root(args)
@@ -122,23 +121,20 @@ def _regrade(args: argparse.Namespace) -> int:
         return 2
     failed = 0
     for rec in records:
-        sf = rec.data.get("samples_file")
+        sf = rec.record.samples_file
         try:
             if not sf or not (rec.path.parent / sf).is_file():
                 raise RegradeError(f"{rec.id}: no stored samples file, nothing to re-grade")
-            new, rows = regrade(rec.data, read_samples(rec.path.parent / sf), args.data_dir)
-        except (RegradeError, ValueError) as exc:
+            record, rows = regrade(rec.record, read_samples(rec.path.parent / sf), args.data_dir)
+        except (RegradeError, ValueError) as exc:  # a RecordError (ValueError) if the result would be invalid
             print(f"skipped: {' '.join(str(exc).split())}")
             failed += 1
             continue
-        problems = validate_record(new)
-        if problems:
-            raise ValueError(f"{rec.id}: the re-graded record is invalid: {'; '.join(problems)}")
-        write_results(new, rows, results)
-        if new["id"] != rec.id:  # superseded by the re-graded record of the new version
+        write_results(record, rows, results)
+        if record.id != rec.id:  # superseded by the re-graded record of the new version
             rec.path.unlink()
             (rec.path.parent / sf).unlink(missing_ok=True)
-        print(f"{rec.id} -> {new['id']}: {100 * rec.score:.2f} -> {100 * new['metrics']['score']:.2f}")
+        print(f"{rec.id} -> {record.id}: {100 * rec.score:.2f} -> {100 * record.metrics.score:.2f}")
     if not args.no_render:
         out = render(root)
         print(f"rendered {out.n_records} records into {out.n_cells} cells")
@@ -150,11 +146,11 @@ def _list(args: argparse.Namespace) -> int:
 
     records = [r for r in load_records(_root(args) / "results") if args.protocol in (None, r.protocol[0])]
     for r in records:
-        ds = r.data["dataset"]
+        ds = r.record.dataset
         se = "" if r.stderr is None else f" ± {100 * r.stderr:.2f}"
         subset = f"  [{r.subset_label}]" if r.subset_label else ""
         print(
-            f"{r.id}  {100 * r.score:.2f}{se}  n={ds['n_evaluated']}/{ds['n_total']}"
+            f"{r.id}  {100 * r.score:.2f}{se}  n={ds.n_evaluated}/{ds.n_total}"
             f"  v{r.protocol[1]}{subset}"
         )
     print(f"{len(records)} record(s)", file=sys.stderr)

@@ -17,12 +17,13 @@ for large data); everything else streams. A file that cannot be read to its end 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from .spec import ALL_SUFFIXES, CorpusSpec, file_suffix
 from .stats import CorpusStats
@@ -172,7 +173,7 @@ def _from_record(record: Any, spec: CorpusSpec, stats: CorpusStats, key: str | N
     return text, title if isinstance(title, str) else None
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> io.BufferedIOBase:
     """Binary reader, transparently gunzipping ``*.gz``."""
     if path.name.lower().endswith(".gz"):
         import gzip
@@ -201,7 +202,8 @@ def _jsonl_records(path: Path, spec: CorpusSpec, stats: CorpusStats) -> Iterator
             yield _from_record(record, spec, stats) if isinstance(record, dict) else _malformed(stats)
 
 
-def _malformed(stats: CorpusStats) -> None:
+def _malformed(stats: CorpusStats) -> Record:
+    """Count a malformed record; it reads as no record (None)."""
     stats.malformed += 1
     return None
 
@@ -326,8 +328,20 @@ def _hf_records(spec: CorpusSpec, stats: CorpusStats) -> Iterator[Record]:
     else:
         target = str(local) if local is not None else str(spec.source)[3:]
         streaming = spec.streaming if spec.streaming is not None else True  # no Arrow copy in the HF cache
+        if streaming and local is None:
+            from ..hub import hub_endpoint, hub_reachable
+
+            if not hub_reachable():  # a stream needs the Hub: say so now, not after a minute of retries
+                raise ValueError(
+                    f"corpus {spec.name!r}: cannot load {spec.source}: the Hugging Face Hub ({hub_endpoint()}) is "
+                    "unreachable (or HF_HUB_OFFLINE is set) and a streamed dataset is read from it. Offline, use a "
+                    "local file or 'hf:<folder>' written by datasets' save_to_disk"
+                )
+        from ..hub import offline_unless_reachable
+
         try:
-            ds = datasets.load_dataset(target, spec.hf_config, split=spec.split, streaming=streaming)
+            with offline_unless_reachable():
+                ds = datasets.load_dataset(target, spec.hf_config, split=spec.split, streaming=streaming)
         except (ConnectionError, FileNotFoundError) as exc:  # offline, unknown id, no such config/split
             first = " ".join(str(exc).split())[:300]
             raise ValueError(

@@ -168,7 +168,7 @@ class Store:
         self._docs_array = arrays["docs.i64"]  # for searchsorted
         # memoryviews index to Python ints ~5x faster than numpy scalars; still backed by the file map
         self._offsets, self._docs, self._pieces, self._titles = (
-            memoryview(arrays[k]) for k in ("offsets.i64", "docs.i64", "pieces.i32", "titles.i64")
+            arrays[k].data for k in ("offsets.i64", "docs.i64", "pieces.i32", "titles.i64")
         )
         self._text_fd = os.open(path / "text.bin", os.O_RDONLY)
         self._title_fd = os.open(path / "titles.bin", os.O_RDONLY)

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeGuard
 
 FinishReason = Literal["stop", "length"]
 Message = Mapping[str, str]
@@ -77,6 +77,11 @@ class Engine(Protocol):
     def generate(self, prompts: Sequence[Prompt], n: int, params: SamplingParams,
                  seeds: Sequence[int] | None = None, *,
                  progress: Callable[[int], None] | None = None) -> list[list[Completion]]: ...
+
+
+def is_token_ids(prompt: Prompt) -> TypeGuard[Sequence[int]]:
+    """True for a prompt given as token ids (not text, not chat messages)."""
+    return not isinstance(prompt, str) and all(isinstance(t, int) for t in prompt)
 
 
 def is_empty_request(prompts: Sequence[Any], n: int) -> bool:

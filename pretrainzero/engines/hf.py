@@ -39,6 +39,7 @@ from .base import (
     eos_token_ids,
     find_stop,
     is_empty_request,
+    is_token_ids,
     request_seeds,
     sample_seed,
 )
@@ -93,9 +94,9 @@ class TransformersEngine:
                 out[i] = list(ids)
         for i, p in enumerate(prompts):
             if not isinstance(p, str):
-                if not all(isinstance(t, int) for t in p):
+                if not is_token_ids(p):
                     raise ValueError(f"prompt {i} must be text or a list of token ids (render chat messages first)")
-                out[i] = list(p)  # type: ignore[arg-type]
+                out[i] = list(p)
             if not out[i]:
                 raise ValueError(f"prompt {i} has no tokens")
         return out

@@ -25,12 +25,15 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeGuard
 
+from ..errors import SetupError
 from .base import (
     Completion,
+    FinishReason,
+    Message,
     Prompt,
     SamplingParams,
     cut_at_stop,
@@ -43,7 +46,7 @@ ROUTES: tuple[str, ...] = ("auto", "chat", "completions")
 MAX_RETRY_AFTER_S = 120.0
 
 
-class EndpointError(RuntimeError):
+class EndpointError(SetupError):
     """The endpoint did not give a usable answer; the message is one line naming URL and status."""
 
 
@@ -53,8 +56,9 @@ class _Retryable(Exception):
         self.wait_s = wait_s
 
 
-def _is_chat(prompt: Prompt) -> bool:
-    return not isinstance(prompt, str)
+def _is_chat(prompt: Prompt) -> TypeGuard[Sequence[Message]]:
+    """Chat messages (role/content mappings), not text or token ids."""
+    return not isinstance(prompt, str) and all(isinstance(m, Mapping) for m in prompt)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -157,7 +161,7 @@ class OpenAIEngine:
             body["min_tokens"] = params.min_new_tokens  # a vLLM-server extension; OpenAI itself has none
         use_chat = self.route == "chat" or (self.route == "auto" and _is_chat(prompt))
         if use_chat:
-            msgs = [dict(m) for m in prompt] if _is_chat(prompt) else [{"role": "user", "content": prompt}]  # type: ignore[arg-type, union-attr]
+            msgs = [dict(m) for m in prompt] if _is_chat(prompt) else [{"role": "user", "content": prompt}]
 
             def chat_text(out: dict[str, Any]) -> str:
                 choice = out["choices"][0]
@@ -180,7 +184,7 @@ class OpenAIEngine:
 
             out, text = self._post("/completions", {**body, "prompt": prompt}, completion_text)
         choice = out["choices"][0]
-        reason = "length" if choice.get("finish_reason") == "length" else "stop"
+        reason: FinishReason = "length" if choice.get("finish_reason") == "length" else "stop"
         if params.stop:
             text, hit = cut_at_stop(text, params.stop)
             reason = "stop" if hit else reason

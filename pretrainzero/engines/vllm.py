@@ -37,11 +37,13 @@ from typing import Any
 
 from .base import (
     Completion,
+    FinishReason,
     Prompt,
     SamplingParams,
     cut_at_stop,
     eos_token_ids,
     is_empty_request,
+    is_token_ids,
     request_seeds,
     sample_seed,
 )
@@ -92,8 +94,9 @@ def vllm_sampling_kwargs(params: SamplingParams, n: int = 1, seed: int | None = 
 def completion_from_vllm(output: Any, prompt_ids: Sequence[int], text: str | None = None) -> Completion:
     """Convert one ``vllm.CompletionOutput`` into a :class:`Completion` (``text`` replaces vLLM's)."""
     token_ids = [int(t) for t in output.token_ids]
+    # not strict: output.logprobs is None (so no log-probs) when the request did not ask for them
     logprobs = [float(step[t].logprob) for t, step in zip(token_ids, output.logprobs or [], strict=False)]
-    reason = "length" if output.finish_reason == "length" else "stop"
+    reason: FinishReason = "length" if output.finish_reason == "length" else "stop"
     return Completion(output.text if text is None else text, token_ids, logprobs, reason, list(prompt_ids))
 
 
@@ -122,8 +125,8 @@ class VLLMEngine:
         for i, p in enumerate(prompts):
             if isinstance(p, str):
                 ids = list(self.tokenizer(p, add_special_tokens=False)["input_ids"])
-            elif all(isinstance(t, int) for t in p):
-                ids = [int(t) for t in p]  # type: ignore[arg-type]
+            elif is_token_ids(p):
+                ids = list(p)
             else:
                 raise ValueError(f"prompt {i} must be text or a list of token ids (render chat messages first)")
             if not ids:

@@ -59,7 +59,7 @@ class MaskedSpanEnv(CorpusEnv):
         example = self.masker(paragraph.text, EpisodeRng(mask_seed))
         if example is not None and answerable(example.answer):  # the usual case, kept short
             return paragraph, episode_seed, example
-        pinned = bool(options) and (
+        pinned = options is not None and (
             options.get("paragraph_id") is not None or options.get("index") is not None
         )
         n = len(self.corpus)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..engines import Completion, SamplingParams, strip_stop
+from ..errors import SetupError
 
 Message = Mapping[str, str]
 Prompt = str | Sequence[Message]
@@ -80,7 +81,7 @@ class Backend(Protocol):
     def model_info(self) -> dict[str, Any]: ...
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailable(SetupError):
     """The requested backend's library is not installed (raised with an install hint)."""
 
 
@@ -159,10 +160,9 @@ class LocalBackend(EngineBackend):
         self._versions = dict(versions or {})
 
     def render(self, prompt: Prompt) -> str:
-        if _is_chat(prompt):
-            return self.tok.apply_chat_template([dict(m) for m in prompt], tokenize=False,  # type: ignore[union-attr, arg-type]
-                                                add_generation_prompt=True)
-        return prompt  # type: ignore[return-value]
+        if isinstance(prompt, str):
+            return prompt
+        return self.tok.apply_chat_template([dict(m) for m in prompt], tokenize=False, add_generation_prompt=True)
 
     def _engine_prompts(self, prompts: Sequence[Prompt]) -> list[Any]:
         # A rendered chat template already holds its special tokens; adding BOS again would shift

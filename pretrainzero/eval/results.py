@@ -1,14 +1,16 @@
-"""Results records (lm-eval-shaped JSON, one per model × benchmark × protocol) and per-sample JSONL.
+"""Results records (one per model × benchmark × protocol version) and per-sample JSONL.
 
-The record schema is the one ``pretrainzero.leaderboard.schema.validate_record`` checks; this
-module builds it from per-generation rows and writes both files atomically (temp file in the same
-directory, then ``os.replace``), so a reader never sees half a record.
+This module builds a :class:`~pretrainzero.record.ResultsRecord` (the typed contract the
+leaderboard reads) from per-generation rows, validated before anything is written, and writes
+both files atomically (temp file in the same directory, then ``os.replace``), so a reader never
+sees half a record.
 
 Scores are fractions in [0, 1]. A benchmark scored as mean@k averages each question's k verdicts
 first; stderr is then taken across questions (the question is the unit of sampling).
 
 GPQA's authors ask that its questions not be republished in plain text, and a model's response
-can quote them; for :data:`RESTRICTED` benchmarks the samples file keeps only response hashes.
+can quote them; for a restricted benchmark (``BenchmarkSpec.restricted``) the samples file keeps
+only response hashes.
 """
 
 from __future__ import annotations
@@ -26,9 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..record import SCHEMA_VERSION
-
-RESTRICTED: frozenset[str] = frozenset({"gpqa_diamond"})
+from ..record import SCHEMA_VERSION, ResultsRecord, parse_record
+from ..record.lmeval import results_path, to_lmeval
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,8 @@ def build_record(*, row_id: str, model: Mapping[str, Any], benchmark: str, subse
                  protocol: Mapping[str, Any], config: Mapping[str, Any], dataset: Mapping[str, Any],
                  decoding: Mapping[str, Any], engine: Mapping[str, Any], metrics: Mapping[str, Any],
                  per_category: Mapping[str, Any], samples_file: str | None, notes: str | None = None,
-                 created_at: str | None = None) -> dict[str, Any]:
-    """Assemble a record in the leaderboard schema (field order as in the schema docs)."""
+                 created_at: str | None = None) -> ResultsRecord:
+    """Assemble and validate a record; :class:`~pretrainzero.record.RecordError` names what is wrong."""
     from .. import __version__
 
     record: dict[str, Any] = {
@@ -151,7 +152,7 @@ def build_record(*, row_id: str, model: Mapping[str, Any], benchmark: str, subse
     }
     if notes:
         record["notes"] = notes
-    return record
+    return parse_record(record)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -170,15 +171,42 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
-def write_results(record: Mapping[str, Any], rows: Sequence[SampleRow], out_dir: str | os.PathLike[str]) -> Path:
+def write_results(record: ResultsRecord, rows: Sequence[SampleRow], out_dir: str | os.PathLike[str]) -> Path:
     """Write ``<out>/<id>.json`` and ``<out>/<samples_file>``; samples first, so a record never
     points at a missing file. Returns the record's path."""
     out = Path(out_dir)
-    if record.get("samples_file"):
-        atomic_write_text(out / record["samples_file"],
+    if record.samples_file:
+        atomic_write_text(out / record.samples_file,
                           "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rows))
-    path = out / f"{record['id']}.json"
-    atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    path = out / f"{record.id}.json"
+    atomic_write_text(path, json.dumps(record.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def n_shot(protocol: Any) -> int:
+    """Solved examples shown before each question (lm-eval's ``n-shot``): MMLU-Pro official's
+    ``n_shots``, SuperGPQA's five-shot mode, else zero."""
+    return int(getattr(protocol, "n_shots", 0) or (5 if getattr(protocol, "five_shot", False) else 0))
+
+
+def chat_template_sha256(backend: Any, uses_chat_template: bool) -> str | None:
+    """sha256 of the chat template a local backend renders prompts with (lm-eval's ``chat_template_sha``);
+    None when the protocol sends raw text or the template is the server's (OpenAI-compatible endpoints)."""
+    template = getattr(getattr(backend, "tok", None), "chat_template", None)
+    if not uses_chat_template or not isinstance(template, str):
+        return None
+    return hashlib.sha256(template.encode("utf-8")).hexdigest()
+
+
+def write_lmeval(records: Sequence[ResultsRecord], out_dir: str | os.PathLike[str], shots: int = 0) -> Path:
+    """Write the run's records as lm-eval's results file, ``<out>/lm-eval/<model>/results_<date>.json``
+    (see :mod:`pretrainzero.record.lmeval`); task hashes come from the samples files written next to them."""
+    out = Path(out_dir)
+    samples = {r.benchmark: read_samples(out / r.samples_file) for r in records
+               if r.samples_file and (out / r.samples_file).is_file()}
+    data = to_lmeval(records, n_shot={r.benchmark: shots for r in records}, samples=samples)
+    path = results_path(out, records)
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return path
 
 

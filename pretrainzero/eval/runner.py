@@ -21,13 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from ..progress import Progress
-from ..record import row_id
+from ..record import ResultsRecord, row_id
 from . import cache as gen_cache
-from .aggregate import bbeh_harmonic_mean
 from .backends import BACKENDS, Backend, BackendConfig, GenParams, make_backend
 from .benchmarks import LoadedBenchmark, Sample, load_benchmark
 from .protocols import Decoding, Protocol, get_protocol
-from .results import RESTRICTED, SampleRow, build_record, compute_metrics, make_row, write_results
+from .results import (
+    SampleRow,
+    build_record,
+    chat_template_sha256,
+    compute_metrics,
+    make_row,
+    n_shot,
+    write_lmeval,
+    write_results,
+)
 
 CONFIG_KEYS: tuple[str, ...] = (
     "model", "model_name", "benchmarks", "protocol", "backend", "limit", "seed", "k", "max_new_tokens",
@@ -182,7 +190,7 @@ def _backend_config(cfg: Mapping[str, Any], extra: Mapping[str, Any] | None = No
 def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend, out_dir: str | os.PathLike[str],
                        *, cache_dir: str | os.PathLike[str] | None = None, progress: bool = False,
                        loaded: LoadedBenchmark | None = None, chunk: int | None = None,
-                       log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                       log: Callable[[str], None] | None = None) -> ResultsRecord:
     """Evaluate one benchmark with a ready backend; writes and returns its record."""
     protocol = get_protocol(cfg["protocol"])
     if not protocol.supports(benchmark):
@@ -236,7 +244,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
     responses = [cached[key] for _, _, key in items]
     extracted = [protocol.extract(r.text, samples[i]) for (i, _, _), r in zip(items, responses, strict=True)]
     verdicts = protocol.score_batch(extracted, [samples[i] for i, _, _ in items], decoding.seed)
-    restricted = benchmark in RESTRICTED
+    restricted = bench.spec.restricted
     rows: list[SampleRow] = [
         make_row(sample_id=samples[i].id, k_index=j, category=samples[i].category, prompt_hash=hashes[i],
                  response=r.text, extracted=ex, answer=samples[i].answer, score=sc, missed=miss,
@@ -244,8 +252,8 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         for (i, j, _), r, ex, (sc, miss) in zip(items, responses, extracted, verdicts, strict=True)
     ]
     metrics, per_category = compute_metrics(rows)
-    if benchmark == "bbeh":
-        metrics["harmonic_mean"] = bbeh_harmonic_mean({c: v["score"] for c, v in per_category.items()})
+    if bench.spec.extra_metrics is not None:
+        metrics.update(bench.spec.extra_metrics({c: v["score"] for c, v in per_category.items()}))
 
     config = {key: cfg.get(key) for key in CONFIG_KEYS if key not in ("benchmarks",)}
     config["benchmarks"] = [benchmark]
@@ -279,7 +287,8 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         decoding={"temperature": decoding.temperature, "top_p": decoding.top_p,
                   "max_new_tokens": decoding.max_new_tokens, "k": decoding.k, "seed": decoding.seed,
                   "stop": list(decoding.stop), "chat_template": protocol.chat_template},
-        engine={"backend": cfg["backend"], "versions": backend.versions()},
+        engine={"backend": cfg["backend"], "versions": backend.versions(),
+                "chat_template_sha256": chat_template_sha256(backend, protocol.chat_template)},
         metrics=metrics,
         per_category=per_category,
         samples_file=f"samples/{rid}.jsonl",
@@ -292,11 +301,12 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
 def run_evals(config: Mapping[str, Any], out_dir: str | os.PathLike[str], *, backend: Backend | None = None,
               cache_dir: str | os.PathLike[str] | None = None, progress: bool = False,
               backend_options: Mapping[str, Any] | None = None,
-              log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+              log: Callable[[str], None] | None = None, lm_eval: bool = True) -> list[dict[str, Any]]:
     """Evaluate every benchmark of ``config`` with one backend; one record per benchmark.
 
     Benchmarks and the protocol are checked (and data loaded) before the model is, so a typo or
-    a missing file fails in a second, not after a minute of model loading.
+    a missing file fails in a second, not after a minute of model loading. With ``lm_eval`` the
+    run is also written in lm-evaluation-harness's results shape (:func:`.results.write_lmeval`).
     """
     cfg = normalize_config(config)
     protocol = get_protocol(cfg["protocol"])
@@ -310,8 +320,13 @@ def run_evals(config: Mapping[str, Any], out_dir: str | os.PathLike[str], *, bac
                              f"(it covers {', '.join(protocol.benchmarks)})")
         loaded.append(load_benchmark(b, cfg.get("data_dir"), check_rows=not cfg["allow_partial"]))
     be = backend or make_backend(_backend_config(cfg, backend_options))
-    return [evaluate_benchmark(cfg, b.name, be, out_dir, cache_dir=cache_dir, progress=progress, loaded=b, log=log)
-            for b in loaded]
+    records = [evaluate_benchmark(cfg, b.name, be, out_dir, cache_dir=cache_dir, progress=progress, loaded=b, log=log)
+               for b in loaded]
+    if lm_eval:
+        path = write_lmeval(records, out_dir, shots=n_shot(protocol))
+        if log:
+            log(f"lm-eval results: {path}")
+    return [r.to_dict() for r in records]
 
 
 def run_eval(config: Mapping[str, Any], out_dir: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:

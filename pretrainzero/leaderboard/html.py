@@ -122,7 +122,8 @@ def chart_svg(table: Table) -> str:
     group_h = n_rows * (bar_h + bar_gap) - bar_gap
     height = top + len(columns) * (group_h + group_gap) + 18
     width = label_w + plot_w + 60
-    values = [c.value + (c.stderr or 0.0) for r in table.rows for c in r.cells.values() if _drawn(c)]
+    values = [c.value + (c.stderr or 0.0) for r in table.rows for c in r.cells.values()
+              if _drawn(c) and c.value is not None]  # (_drawn checks the value; mypy cannot see it)
     vmax = _nice_max(max(values, default=1.0))
     scale = plot_w / vmax
     out = [

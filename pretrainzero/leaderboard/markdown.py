@@ -133,12 +133,12 @@ def render_markdown(
             "|---|---:|---:|---|---|---|",
         ]
         for rec in records:
-            ds = rec.data["dataset"]
-            commit = (rec.data.get("git_commit") or "–")[:10]
+            ds = rec.record.dataset
+            commit = (rec.record.git_commit or "–")[:10]
             pid, ver = rec.protocol
             parts.append(
-                f"| `{rec.id}` | {100 * rec.score:.2f} | {ds['n_evaluated']}/{ds['n_total']} | "
-                f"{pid} v{ver} | {commit} | {rec.data['created_at']} |"
+                f"| `{rec.id}` | {100 * rec.score:.2f} | {ds.n_evaluated}/{ds.n_total} | "
+                f"{pid} v{ver} | {commit} | {rec.record.created_at} |"
             )
         parts.append("")
     for ref, tables in references:

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .schema import validate_record
+from pydantic import ValidationError
+
+from pretrainzero.record import Metrics, ResultsRecord, validate_record
 
 # Config keys that `pretrainzero eval` takes as flags of the same name (hyphenated); the rest of
 # the config is passed through run_eval unchanged and shown in the dry run as JSON.
@@ -72,10 +74,10 @@ class Comparison:
         return "\n".join(lines)
 
 
-def reproduce_config(record: Mapping[str, Any], limit: int | None = None) -> dict[str, Any]:
+def reproduce_config(record: ResultsRecord, limit: int | None = None) -> dict[str, Any]:
     """The config to rerun: the stored one, narrowed to the row's benchmark, with ``limit`` overridden."""
-    config = copy.deepcopy(dict(record["config"]))
-    config["benchmarks"] = [record["benchmark"]]
+    config = copy.deepcopy(record.to_dict()["config"])
+    config["benchmarks"] = [record.benchmark]
     if limit is not None:
         if limit <= 0:
             raise ValueError(f"--limit must be positive, got {limit}")
@@ -103,29 +105,21 @@ def eval_command(config: Mapping[str, Any], out_dir: str | None = None) -> str:
     return shlex.join(args)
 
 
-def tolerance_for(stored: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[float | None, str]:
+def tolerance_for(stored: ResultsRecord, new: Metrics) -> tuple[float | None, str]:
     """The stated tolerance (a fraction) and where it came from."""
-    if stored.get("tolerance") is not None:
-        return float(stored["tolerance"]), "explicit"
-    se1, se2 = stored["metrics"].get("stderr"), new["metrics"].get("stderr")
+    if stored.tolerance is not None:
+        return stored.tolerance, "explicit"
+    se1, se2 = stored.metrics.stderr, new.stderr
     if se1 is None or se2 is None:
         return None, "none stated"
     return 2 * math.sqrt(se1**2 + se2**2), "2x combined stderr"
 
 
-def compare(stored: Mapping[str, Any], new: Mapping[str, Any], same_items: bool = True) -> Comparison:
-    """Compare a stored record with a freshly produced one for the same row."""
+def compare(stored: ResultsRecord, new: Metrics, same_items: bool = True) -> Comparison:
+    """Compare a stored record with the metrics of a freshly produced one for the same row."""
     tol, source = tolerance_for(stored, new)
-    return Comparison(
-        stored["id"],
-        stored["metrics"]["score"],
-        new["metrics"]["score"],
-        stored["metrics"].get("stderr"),
-        new["metrics"].get("stderr"),
-        tol,
-        source,
-        same_items,
-    )
+    return Comparison(stored.id, stored.metrics.score, new.score, stored.metrics.stderr, new.stderr, tol, source,
+                      same_items)
 
 
 def load_runner():
@@ -140,18 +134,18 @@ def load_runner():
     return run_eval
 
 
-def reproduce(
-    record: Mapping[str, Any], out_dir: Path, limit: int | None = None
-) -> tuple[Comparison, list[str]]:
+def reproduce(record: ResultsRecord, out_dir: Path, limit: int | None = None) -> tuple[Comparison, list[str]]:
     """Rerun ``record``'s config; return the comparison and any schema problems of the new record."""
     run_eval = load_runner()
     config = reproduce_config(record, limit)
     new = run_eval(config, Path(out_dir))
     if not isinstance(new, Mapping) or "metrics" not in new:
         raise RuntimeError(f"run_eval returned {type(new).__name__}, expected a results record (dict)")
-    if new.get("benchmark", record["benchmark"]) != record["benchmark"]:
-        raise RuntimeError(
-            f"run_eval returned a record for {new.get('benchmark')!r}, expected {record['benchmark']!r}"
-        )
-    same_items = limit is None or limit == record["config"].get("limit")
-    return compare(record, new, same_items), validate_record(new)
+    if new.get("benchmark", record.benchmark) != record.benchmark:
+        raise RuntimeError(f"run_eval returned a record for {new.get('benchmark')!r}, expected {record.benchmark!r}")
+    try:
+        metrics = Metrics.model_validate(new["metrics"])
+    except ValidationError as exc:
+        raise RuntimeError(f"run_eval returned a record without valid metrics ({exc.errors()[0]['msg']})") from None
+    same_items = limit is None or limit == (record.config.model_extra or {}).get("limit")
+    return compare(record, metrics, same_items), validate_record(new)

@@ -1,4 +1,4 @@
-"""The results store: every ``*.json`` record under ``leaderboards/results/``, validated.
+"""The results store: every ``*.json`` record under ``leaderboards/results/`` (but ``lm-eval/``), validated.
 
 Loading never drops a record. An unreadable or invalid file raises ``InvalidRecordError`` naming
 the file and every bad field; two files with the same row id raise ``DuplicateRecordError``.
@@ -11,18 +11,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .schema import validate_record
+from pretrainzero.record import RecordError, ResultsRecord, parse_record
+from pretrainzero.record.lmeval import LMEVAL_DIR
 
 SAMPLES_DIR = "samples"
 
 
 class InvalidRecordError(ValueError):
-    """A results file that is not valid JSON or fails ``validate_record``."""
+    """A results file that is not valid JSON or not a valid :class:`~pretrainzero.record.ResultsRecord`."""
 
 
 class DuplicateRecordError(ValueError):
@@ -34,45 +33,40 @@ class Record:
     """One validated results record and the file it came from."""
 
     path: Path
-    data: Mapping[str, Any]
+    record: ResultsRecord
 
     @property
     def id(self) -> str:
-        return self.data["id"]
+        return self.record.id
 
     @property
     def model(self) -> str:
-        return self.data["model"]["name"]
+        return self.record.model.name
 
     @property
     def benchmark(self) -> str:
-        return self.data["benchmark"]
+        return self.record.benchmark
 
     @property
     def protocol(self) -> tuple[str, int]:
-        return self.data["protocol"]["id"], self.data["protocol"]["version"]
+        return self.record.protocol.id, self.record.protocol.version
 
     @property
     def score(self) -> float:
-        return self.data["metrics"]["score"]
+        return self.record.metrics.score
 
     @property
     def stderr(self) -> float | None:
-        return self.data["metrics"].get("stderr")
+        return self.record.metrics.stderr
 
     @property
     def subset_label(self) -> str | None:
-        subset = self.data["subset"]
-        return None if subset is None else subset["label"]
+        return self.record.subset_label
 
     @property
     def deviations(self) -> tuple[str, ...]:
         """How the run departed from its protocol (e.g. a reduced token budget), as the runner recorded it."""
-        return tuple(self.data["config"].get("protocol_deviations") or ())
-
-    @property
-    def config(self) -> Mapping[str, Any]:
-        return self.data["config"]
+        return tuple(self.record.config.protocol_deviations)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -108,22 +102,24 @@ def read_record(path: Path) -> Record:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidRecordError(f"{path}: not a readable JSON file ({exc})") from exc
-    errors = validate_record(data)
-    if errors:
-        raise InvalidRecordError(f"{path}: invalid results record:\n  " + "\n  ".join(errors))
-    return Record(Path(path), data)
+    try:
+        return Record(Path(path), parse_record(data))
+    except RecordError as exc:
+        raise InvalidRecordError(f"{path}: invalid results record:\n  " + "\n  ".join(exc.problems)) from None
 
 
 def record_files(results_dir: Path) -> list[Path]:
-    """Every ``*.json`` under ``results_dir``, recursively (samples are ``.jsonl``, never matched).
+    """Every ``*.json`` under ``results_dir``, recursively, except inside ``lm-eval/`` folders.
 
-    Nothing is skipped (in-flight temp files end in ``.tmp``): any JSON here is a record and must
-    validate, so nothing can sit in results/ without either rendering or failing loudly.
+    The one exception is the lm-evaluation-harness copy of a run that ``pretrainzero eval`` writes
+    next to its records (``<out>/lm-eval/<model>/results_<date>.json``, another schema). Samples
+    are ``.jsonl`` and in-flight temp files end in ``.tmp``, so neither matches. Anything else is
+    a record and must validate: nothing can sit in results/ without rendering or failing loudly.
     """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         return []
-    return sorted(results_dir.rglob("*.json"))
+    return sorted(p for p in results_dir.rglob("*.json") if LMEVAL_DIR not in p.relative_to(results_dir).parts[:-1])
 
 
 def load_records(results_dir: Path) -> list[Record]:
@@ -171,15 +167,16 @@ def submit(src: Path, results_dir: Path, samples: Path | None = None, replace: b
     unless ``replace``; with ``replace`` the old files are removed after the new ones are in.
 
     The record must also agree with the protocol and benchmark registries
-    (:func:`~pretrainzero.leaderboard.checks.registry_problems`); a model given as a local path is
+    (:func:`~pretrainzero.leaderboard.checks.submission_problems`); a model given as a local path is
     refused unless ``local_model``, which marks the row ``model.local_only``.
     """
-    from .checks import registry_problems
+    from .checks import submission_problems
 
     rec = read_record(src)
     if local_model:
-        rec = Record(rec.path, {**rec.data, "model": {**rec.data["model"], "local_only": True}})
-    problems = registry_problems(rec.data)
+        marked = rec.record.model.model_copy(update={"local_only": True})
+        rec = Record(rec.path, rec.record.model_copy(update={"model": marked}))
+    problems = submission_problems(rec.record)
     if problems:
         raise InvalidRecordError(f"{src}: cannot be submitted: " + "; ".join(problems))
     results_dir = Path(results_dir)
@@ -188,7 +185,7 @@ def submit(src: Path, results_dir: Path, samples: Path | None = None, replace: b
         raise DuplicateRecordError(
             f"row {rec.id!r} already exists ({existing[rec.id].path}); pass --replace to overwrite it"
         )
-    data = dict(rec.data)
+    data = rec.record.to_dict()
     note = ""
     if samples is None and data.get("samples_file"):
         candidate = Path(src).parent / data["samples_file"]
@@ -209,7 +206,7 @@ def submit(src: Path, results_dir: Path, samples: Path | None = None, replace: b
     atomic_write_text(dst, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     old = existing.get(rec.id)
     if old is not None:
-        old_samples = old.data.get("samples_file")
+        old_samples = old.record.samples_file
         if old_samples and (old.path.parent / old_samples).resolve() != (samples_dst or dst).resolve():
             (old.path.parent / old_samples).unlink(missing_ok=True)
         if old.path.resolve() != dst.resolve():

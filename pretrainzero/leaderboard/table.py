@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from pretrainzero.record import slug
+
 from .aggregate import PAPER_BENCHMARKS, Aggregate, display_name, math_avg, overall_avg
 from .reference import Reference, combined_rows, stages
-from .schema import slug
 from .store import Record
 
 AGGREGATES: tuple[str, ...] = ("math_avg", "overall_avg")
@@ -79,18 +80,18 @@ FALLBACK_MISS_RATE = 0.5
 def _measured_cell(rec: Record) -> Cell:
     stderr = None if rec.stderr is None else 100 * rec.stderr
     subset, deviations = rec.subset_label, rec.deviations
-    miss, trunc = rec.data["metrics"].get("miss_rate"), rec.data["metrics"].get("truncation_rate")
+    miss, trunc = rec.record.metrics.miss_rate, rec.record.metrics.truncation_rate
     fallback = miss is not None and miss > FALLBACK_MISS_RATE
-    local = bool(rec.data["model"].get("local_only"))
+    local = rec.record.model.local_only
     flags = ((("subset",) if subset else ()) + (("deviates",) if deviations else ())
              + (("fallback",) if fallback else ()) + (("local",) if local else ()))
     notes = ([f"subset: {subset}"] if subset else []) + ([f"deviates: {'; '.join(deviations)}"] if deviations else [])
-    if fallback:
+    if fallback and miss is not None:  # (fallback implies a rate; spelled out for the type checker)
         notes.append(f"{100 * miss:.0f}% of answers not extracted: the score is mostly the miss policy "
                      "(random letter or 0), not accuracy")
     if local:
-        notes.append(f"model only on the submitter's machine ({rec.data['model']['source']}): not reproducible")
-    harmonic = rec.data["metrics"].get("harmonic_mean")
+        notes.append(f"model only on the submitter's machine ({rec.record.model.source}): not reproducible")
+    harmonic = rec.record.metrics.harmonic_mean
     if harmonic is not None:
         notes.append(f"micro average shown; BBEH's official harmonic mean over tasks: {100 * harmonic:.2f}")
     return Cell(100 * rec.score, stderr, flags, "; ".join(notes), rec.id, miss, trunc)
@@ -110,13 +111,13 @@ def protocol_tables(records: Iterable[Record]) -> list[Table]:
         columns = _column_order(r.benchmark for r in recs)
         by_model: dict[str, dict[str, Record]] = {}
         for rec in recs:
-            cells = by_model.setdefault(rec.model, {})
-            if rec.benchmark in cells:  # ids are unique per (model, benchmark, protocol id): cannot happen
+            model_recs = by_model.setdefault(rec.model, {})
+            if rec.benchmark in model_recs:  # ids are unique per (model, benchmark, protocol id): cannot happen
                 raise ValueError(
                     f"two records for {rec.model}/{rec.benchmark} under {pid}: "
-                    f"{cells[rec.benchmark].id}, {rec.id}"
+                    f"{model_recs[rec.benchmark].id}, {rec.id}"
                 )
-            cells[rec.benchmark] = rec
+            model_recs[rec.benchmark] = rec
         rows, notes = [], []
         for model in sorted(by_model, key=str.lower):
             cells: dict[str, Cell] = {b: _measured_cell(r) for b, r in by_model[model].items()}

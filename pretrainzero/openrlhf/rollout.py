@@ -19,7 +19,15 @@ from typing import Any
 import ray
 from vllm import SamplingParams as VLLMSamplingParams
 
-from ..engines.base import Completion, Prompt, SamplingParams, is_empty_request, request_seeds, sample_seed
+from ..engines.base import (
+    Completion,
+    Prompt,
+    SamplingParams,
+    is_empty_request,
+    is_token_ids,
+    request_seeds,
+    sample_seed,
+)
 from ..engines.vllm import vllm_sampling_kwargs
 
 
@@ -53,8 +61,14 @@ class OpenRLHFEngine:
         if is_empty_request(prompts, n):
             return []
         seeds_ = request_seeds(seeds, len(prompts))
-        ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] if isinstance(p, str) else [int(t) for t in p]
-               for p in prompts]
+        ids: list[list[int]] = []
+        for i, p in enumerate(prompts):
+            if isinstance(p, str):
+                ids.append(list(self.tokenizer(p, add_special_tokens=False)["input_ids"]))
+            elif is_token_ids(p):
+                ids.append(list(p))
+            else:
+                raise ValueError(f"prompt {i} must be text or a list of token ids (render chat messages first)")
         refs = []
         for i, (p, seed) in enumerate(zip(ids, seeds_, strict=True)):
             engine = self.engines[i % len(self.engines)]

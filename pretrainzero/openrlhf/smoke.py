@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 REQUIRED = ("vllm", "deepspeed", "flash_attn", "ray", "openrlhf")
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +85,7 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
     return read_metrics(path) if Path(path).is_file() else []
 
 
-def _finite(x: Any) -> bool:
+def _finite(x: Any) -> TypeGuard[float]:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 

@@ -33,7 +33,7 @@ from ..game import PredictionRule
 from ..masking import Masker, make_masker
 from ..progress import Mode as ProgressMode
 from ..progress import Progress
-from ..prompts import prediction_prompt, render_prompt
+from ..prompts import PromptForm, prediction_prompt, render_prompt
 from .likelihood import ANSWER_PREFIX, span_token_logprobs
 
 Metric = Literal["accuracy", "sampled_accuracy", "span_logprob", "token_logprob"]
@@ -61,7 +61,7 @@ def build_heldout_items(
     masker: Masker,
     tokenizer: Any,
     *,
-    form: str = "chat",
+    form: PromptForm = "chat",
     prefill: str = "",
     seed: int = 0,
     limit: int | None = None,

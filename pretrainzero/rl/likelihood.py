@@ -106,9 +106,9 @@ def span_token_logprobs(
                 logits = model(input_ids=ids, attention_mask=att, position_ids=pos,
                                logits_to_keep=keep).logits[:, :-1].float()  # position j predicts token width-keep+1+j
             logp = torch.log_softmax(logits, dim=-1)
-            for i, (_, s) in enumerate(chunk):
-                tgt = torch.tensor(s, device=logp.device)
-                rowlp = logp[i, keep - 1 - len(s) :]
+            for i, (_, span_ids) in enumerate(chunk):
+                tgt = torch.tensor(span_ids, device=logp.device)
+                rowlp = logp[i, keep - 1 - len(span_ids) :]
                 out.append(rowlp.gather(-1, tgt[:, None]).squeeze(-1).tolist())
             if progress is not None:
                 progress(len(chunk))

@@ -43,7 +43,7 @@ def plot_curves(rows: Sequence[dict[str, Any]], path: str | Path) -> Path | None
     cols = 2
     nrows = math.ceil(len(panels) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(11, 3.0 * nrows), squeeze=False)
-    for ax, (title, keys) in zip(axes.flat, panels, strict=False):
+    for ax, (title, keys) in zip(axes.flat, panels, strict=False):  # the grid may have one spare axis
         for k in keys:
             xs, ys = _series(rows, k)
             if xs:
@@ -128,13 +128,13 @@ def write_report(
                 lines.append(f"| {k} | {_fmt(a)} | {_fmt(b)} | {_fmt(c)} |")
         lines += ["", *update_summary(rows), ""]
     if heldout:
-        k = max(int(h.get("samples_per_item") or 0) for h in heldout.values())
-        sampled = f" sampled mean@{k} | ± se |" if k else ""
+        n_sampled = max(int(h.get("samples_per_item") or 0) for h in heldout.values())
+        sampled = f" sampled mean@{n_sampled} | ± se |" if n_sampled else ""
         lines += ["## Held-out masked-span evaluation", "",
                   f"| when | n | greedy accuracy | ± se |{sampled} span log p | ± se |",
-                  "|---|---|---|---|" + ("---|---|" if k else "") + "---|---|"]
+                  "|---|---|---|---|" + ("---|---|" if n_sampled else "") + "---|---|"]
         for when, h in heldout.items():
-            cells = f" {_fmt(h.get('sampled_accuracy'))} | {_fmt(h.get('sampled_accuracy_se'))} |" if k else ""
+            cells = f" {_fmt(h.get('sampled_accuracy'))} | {_fmt(h.get('sampled_accuracy_se'))} |" if n_sampled else ""
             lines.append(f"| {when} | {_fmt(h.get('n'))} | {_fmt(h.get('accuracy'))} | {_fmt(h.get('accuracy_se'))} |"
                          f"{cells} {_fmt(h.get('span_logprob'))} | {_fmt(h.get('span_logprob_se'))} |")
         lines.append("")

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..engines import Completion, Engine, SamplingParams
 from ..game import PredictionRule, parse_mask
-from ..masking import InvalidMask, MaskedExample, NextTokenMasker, RandomSpanMasker
+from ..masking import InvalidMask, MaskedExample, Masker, NextTokenMasker, RandomSpanMasker
 from ..prompts import PromptForm, generation_prompt, prediction_prompt, render_prompt
 from ..rewards import generator_reward
 from ..types import Paragraph
@@ -147,7 +147,7 @@ def pretrainzero_step(
     rng: np.random.Generator,
     *,
     mode: Mode = "pretrainzero",
-    masker: Callable[[str, np.random.Generator], MaskedExample | None] | None = None,
+    masker: Masker | None = None,
     predictor_reward_fn: PredictorRewardFn | None = None,
 ) -> RolloutBatch:
     """Run one step of the game (see the module docstring) and return the two-role batch.
@@ -187,9 +187,9 @@ def pretrainzero_step(
             masker = NextTokenMasker() if mode == "rpt" else RandomSpanMasker()
         for i, p in enumerate(paragraphs):
             for _ in range(cfg.random_masks_per_paragraph):
-                ex = masker(p.text, rng)
-                if ex is not None:
-                    examples.append((i, ex))
+                masked = masker(p.text, rng)
+                if masked is not None:
+                    examples.append((i, masked))
     t_gen = time.perf_counter() - t0
 
     # ---- 3. prediction rollouts for every valid mask
@@ -240,10 +240,10 @@ def pretrainzero_step(
 
     pred_exact_of: dict[int, list[float]] = {}  # example index -> exact-match rewards of its predictions
     pos = 0
-    for k, outs in zip(kept, pred_outs, strict=True):
-        n = len(outs)
+    for k, group in zip(kept, pred_outs, strict=True):
+        n = len(group)
         pred_exact_of[k] = exact[pos:pos + n]
-        add_group("predictor", list(zip(outs, train_r[pos:pos + n], strict=True)))
+        add_group("predictor", list(zip(group, train_r[pos:pos + n], strict=True)))
         pos += n
 
     gen_rewards: list[float] = []

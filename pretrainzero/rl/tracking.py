@@ -51,11 +51,15 @@ def check_report_to(names: Sequence[str]) -> None:
 
 class _TensorBoard:
     def __init__(self, log_dir: Path) -> None:
+        self._w: Any
         if importlib.util.find_spec("tensorboard") is not None:
             from torch.utils.tensorboard import SummaryWriter
+
+            self._w = SummaryWriter(log_dir=str(log_dir))
         else:
-            from tensorboardX import SummaryWriter
-        self._w = SummaryWriter(log_dir=str(log_dir))
+            from tensorboardX import SummaryWriter as TBXSummaryWriter  # the same API
+
+            self._w = TBXSummaryWriter(log_dir=str(log_dir))
 
     def log(self, metrics: Mapping[str, float], step: int) -> None:
         for key, value in metrics.items():

