@@ -270,8 +270,8 @@ def test_vllm_import_guard_and_pure_mapping():
             VLLMEngine("some-model")
     kw = vllm_sampling_kwargs(SamplingParams(temperature=0.7, top_p=0.9, max_new_tokens=32, stop=("}",), logprobs=True),
                               8, seed=5, stop_token_ids=[2, 7])
-    assert kw == {"n": 8, "temperature": 0.7, "top_p": 0.9, "top_k": -1, "max_tokens": 32, "min_tokens": 0, "stop": ["}"],
-                  "include_stop_str_in_output": True, "stop_token_ids": [2, 7], "seed": 5, "logprobs": 1,
+    assert kw == {"n": 8, "temperature": 0.7, "top_p": 0.9, "top_k": -1, "max_tokens": 32, "min_tokens": 0,
+                  "stop": ["}"], "include_stop_str_in_output": True, "stop_token_ids": [2, 7], "seed": 5, "logprobs": 1,
                   "skip_special_tokens": True}
     greedy = vllm_sampling_kwargs(SamplingParams(temperature=0), 1, seed=5)
     assert greedy["top_k"] == 1 and greedy["seed"] is None and greedy["logprobs"] is None
