@@ -281,3 +281,14 @@ def test_an_update_that_makes_weights_non_finite_is_undone(tiny_model_dir, corpu
     start = load_file(str(tiny_model_dir / "model.safetensors"))
     assert all(torch.isfinite(w).all() for w in saved.values())
     assert all(torch.equal(saved[k], start[k]) for k in start)
+
+
+def test_weights_finite_check_catches_nan_and_inf():
+    from pretrainzero.rl.trainer import _weights_finite
+
+    params = [torch.randn(4, 3), torch.randn(7)]
+    assert _weights_finite(params)
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        params[1][2] = bad
+        assert not _weights_finite(params)
+        params[1][2] = 0.5

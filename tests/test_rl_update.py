@@ -134,3 +134,40 @@ def test_recipe_gives_dr_grpo_the_response_budget_and_validates_mini_batches():
         recipe_from_dict({"mini_batches": 0})
     with pytest.raises(ValueError, match="norm_len must be a positive integer"):
         recipe_from_dict({"algorithm": "dr_grpo", "algorithm_kwargs": {"norm_len": 0}})
+
+
+def test_token_logprob_matches_log_softmax_values_entropy_and_gradients():
+    from pretrainzero.rl.update import TokenLogProb
+
+    g = torch.Generator().manual_seed(0)
+    logits = (torch.randn(3, 5, 40, generator=g, dtype=torch.float64) * 4).requires_grad_()
+    tokens = torch.randint(0, 40, (3, 5), generator=g)
+    weights = torch.randn(3, 5, generator=g, dtype=torch.float64)
+    logp, ent = TokenLogProb.apply(logits, tokens)
+    ref_lp = torch.log_softmax(logits, -1)
+    ref = ref_lp.gather(-1, tokens[..., None]).squeeze(-1)
+    assert torch.allclose(logp, ref) and not ent.requires_grad
+    assert torch.allclose(ent, -(ref_lp.exp() * ref_lp).sum(-1))
+    (grad,) = torch.autograd.grad((logp * weights).sum(), logits)
+    (ref_grad,) = torch.autograd.grad((ref * weights).sum(), logits)
+    assert torch.allclose(grad, ref_grad)
+    assert torch.autograd.gradcheck(lambda x: TokenLogProb.apply(x, tokens)[0], (logits,))
+
+
+def test_fused_adamw_takes_the_default_adamw_step(model_tok):
+    from pretrainzero.rl.update import make_adamw
+
+    model, tok = model_tok
+    samples = _samples()
+    steps = {}
+    for fused in (False, True):
+        m = copy.deepcopy(model)
+        params = list(m.parameters())
+        opt = make_adamw(params, 1e-2, 0.01) if fused else torch.optim.AdamW(params, lr=1e-2, weight_decay=0.01)
+        assert bool(opt.defaults["fused"]) == fused
+        for _ in range(2):
+            policy_update(m, opt, get_algorithm("grpo"), samples, tok.pad_token_id, UpdateConfig(micro_batch_size=4))
+        steps[fused] = [p.detach().clone() for p in params]
+    moved = [(a - b).abs().max() for a, b in zip(steps[False], model.parameters(), strict=True)]
+    assert max(moved) > 1e-3  # the weights moved, so the comparison below means something
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(steps[False], steps[True], strict=True))

@@ -212,11 +212,12 @@ def run_sft(
     """
     import torch
 
+    from .update import make_adamw
+
     examples = build_sft_examples(paragraphs, masker, tokenizer, config)
     if not examples:
         raise ValueError("no SFT examples: the masker found no span in any paragraph")
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
-                            weight_decay=config.weight_decay)
+    opt = make_adamw([p for p in model.parameters() if p.requires_grad], config.lr, config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, config.steps, config.warmup_steps))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     t0 = time.perf_counter()

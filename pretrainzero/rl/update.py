@@ -97,11 +97,37 @@ def token_logprobs(
     logits = logits.float()
     if temperature > 0 and temperature != 1.0:
         logits = logits / temperature
-    lse = torch.logsumexp(logits, dim=-1)
-    logp = logits.gather(-1, comp.unsqueeze(-1)).squeeze(-1) - lse
-    with torch.no_grad():
-        entropy = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
+    logp, entropy = TokenLogProb.apply(logits, comp)
     return logp, mask.to(logp.dtype), entropy
+
+
+class TokenLogProb(torch.autograd.Function):
+    """``(log softmax(logits)[..., token], entropy of softmax(logits))`` over the last dim, the
+    entropy without gradient.
+
+    The same values and gradients as ``logits.gather(token) - logits.logsumexp(-1)``, computed
+    with two vocabulary-sized temporaries instead of about eight: the forward keeps only the
+    logits and their logsumexp, the backward rebuilds the softmax once, in place
+    (d logp / d logits = onehot(token) - softmax). Over a 49k vocabulary each temporary is
+    ~100 MB per micro-batch, a fresh allocation (page faults on CPU) plus a pass over memory.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, logits: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lse = torch.logsumexp(logits, dim=-1, keepdim=True)
+        probs = torch.sub(logits, lse).exp_()
+        entropy = lse.squeeze(-1) - torch.linalg.vecdot(probs, logits)
+        del probs
+        ctx.save_for_backward(logits, tokens, lse)
+        ctx.mark_non_differentiable(entropy)
+        return logits.gather(-1, tokens.unsqueeze(-1)).squeeze(-1) - lse.squeeze(-1), entropy
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor, _: torch.Tensor) -> tuple[torch.Tensor, None]:
+        logits, tokens, lse = ctx.saved_tensors
+        grad_logits = torch.sub(logits, lse).exp_().mul_(-grad.unsqueeze(-1))
+        return grad_logits.scatter_add_(-1, tokens.unsqueeze(-1), grad.unsqueeze(-1)), None
+
 def _shared_prompt_logits(
     model: Any, samples: list[Sample], prompts: list[tuple[int, ...]], index: list[int], pad_id: int, C: int,
     device: Any,
@@ -131,6 +157,13 @@ def _shared_prompt_logits(
     logits = model(input_ids=ids2.to(device), attention_mask=attn.to(device), position_ids=pos2.to(device),
                    use_cache=True, **{cache_kwarg(model): cache}).logits
     return logits, comp.to(device), att2.to(device)
+
+
+def make_adamw(params: list[torch.Tensor], lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with torch's fused kernel (one pass over each tensor, no temporaries; same update up to
+    float rounding) where it exists for the weights' device, else the default implementation."""
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
 
 
 def split_mini_batches(samples: list[Sample], k: int) -> list[list[Sample]]:
