@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from pretrainzero.eval import registry as eval_registry
 from pretrainzero.eval.benchmarks import BENCHMARKS, load_benchmark, load_benchmark_module, unregister_benchmark
 from pretrainzero.eval.protocols import PROTOCOLS
 from pretrainzero.eval.runner import run_evals
-from pretrainzero.eval import registry as eval_registry
 from pretrainzero.leaderboard import checks
 from pretrainzero.record import parse_record, validate_record
 
