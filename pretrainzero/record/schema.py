@@ -152,7 +152,7 @@ class ResultsRecord(BaseModel):
     """One evaluation: what was run, on which data, how, and what it scored."""
 
     model_config = _CLOSED
-    schema_version: Literal[1]
+    schema_version: Literal[1]  # SCHEMA_VERSION; a bump adds its own model and keeps version-1 records valid
     id: Text
     model: ModelInfo
     benchmark: BenchmarkId
@@ -214,7 +214,7 @@ class BenchmarkFacts:
 
 @dataclass(frozen=True)
 class Registry:
-    """The protocols and benchmarks a record may name (``pretrainzero.leaderboard.checks.registry``)."""
+    """The protocols and benchmarks a record may name (``pretrainzero.eval.registry.registry``)."""
 
     protocols: Mapping[str, ProtocolFacts]
     benchmarks: Mapping[str, BenchmarkFacts]
