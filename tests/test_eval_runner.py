@@ -140,8 +140,8 @@ def test_mmlu_pro_drops_shots_over_token_budget(tmp_path: Path, tiny_model_dir: 
     assert runner.build_prompts(proto, samples, bench, backend, roomy) == full
     cfg = _cfg(tiny_model_dir, benchmarks=["mmlu_pro"], protocol="mmlu-pro-official", limit=2, max_new_tokens=2048)
     rec = runner.evaluate_benchmark(runner.normalize_config(cfg), "mmlu_pro", backend, tmp_path, loaded=bench)
-    assert validate_record(rec) == []
-    rows = [json.loads(x) for x in (tmp_path / rec["samples_file"]).read_text().splitlines()]
+    assert validate_record(rec.to_dict()) == []
+    rows = [json.loads(x) for x in (tmp_path / rec.samples_file).read_text().splitlines()]
     assert [r["prompt_hash"] for r in rows] == [gen_cache.prompt_hash(p) for p in cut]
 
 

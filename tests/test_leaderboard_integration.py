@@ -95,3 +95,25 @@ def test_submit_render_and_reproduce_a_runner_record(produced, tmp_path, monkeyp
     text = capsys.readouterr().out
     assert "difference +0.00 points" in text and "WITHIN tolerance" in text
     assert (tmp_path / "re" / f"{rec.id}.json").is_file()
+
+
+def test_regrade_rescores_stored_responses_into_a_typed_record(produced, tmp_path, capsys):
+    import json
+
+    record, out = produced
+    root = tmp_path / "lb"
+    root.mkdir()
+    assert run(["leaderboard", "--root", str(root), "submit", str(out / f"{record['id']}.json"), "--no-render"]) == 0
+    [rec] = load_records(root / "results")
+    samples = root / "results" / rec.record.samples_file
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    rows[1]["response"] = f"The answer is \\boxed{{{rows[1]['answer']}}}."  # now right on the second question
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert run(["leaderboard", "--root", str(root), "regrade", rec.id, "--no-render"]) == 0
+    assert f"{rec.id} -> {rec.id}: 33.33 -> 66.67" in capsys.readouterr().out
+    [new] = load_records(root / "results")
+    assert new.score == pytest.approx(2 / 3) and "re-graded" in (new.record.notes or "")
+    rows[0]["prompt_hash"] = "0" * 64  # another prompt than the protocol sends: refused, one line
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert run(["leaderboard", "--root", str(root), "regrade", rec.id, "--no-render"]) == 1
+    assert "skipped:" in capsys.readouterr().out and load_records(root / "results")[0].score == pytest.approx(2 / 3)

@@ -112,7 +112,6 @@ def _regrade(args: argparse.Namespace) -> int:
     from pretrainzero.eval.results import read_samples, write_results
     from pretrainzero.leaderboard.render import render
     from pretrainzero.leaderboard.store import find_record, load_records
-    from pretrainzero.record import RecordError, parse_record
 
     root = _root(args)
     results = root / "results"
@@ -126,15 +125,11 @@ def _regrade(args: argparse.Namespace) -> int:
         try:
             if not sf or not (rec.path.parent / sf).is_file():
                 raise RegradeError(f"{rec.id}: no stored samples file, nothing to re-grade")
-            new, rows = regrade(rec.record.to_dict(), read_samples(rec.path.parent / sf), args.data_dir)
-        except (RegradeError, ValueError) as exc:
+            record, rows = regrade(rec.record, read_samples(rec.path.parent / sf), args.data_dir)
+        except (RegradeError, ValueError) as exc:  # a RecordError (ValueError) if the result would be invalid
             print(f"skipped: {' '.join(str(exc).split())}")
             failed += 1
             continue
-        try:
-            record = parse_record(new)
-        except RecordError as exc:
-            raise ValueError(f"{rec.id}: the re-graded record is invalid: {exc}") from None
         write_results(record, rows, results)
         if record.id != rec.id:  # superseded by the re-graded record of the new version
             rec.path.unlink()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..record import row_id
+from ..record import ResultsRecord, parse_record, row_id
 from . import cache as gen_cache
 from .aggregate import bbeh_harmonic_mean
 from .benchmarks import load_benchmark
@@ -25,21 +25,20 @@ class RegradeError(ValueError):
     """The record cannot be re-graded from what is stored (named in the message)."""
 
 
-def regrade(record: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
-            data_dir: str | None = None) -> tuple[dict[str, Any], list[SampleRow]]:
+def regrade(record: ResultsRecord, rows: Sequence[Mapping[str, Any]],
+            data_dir: str | None = None) -> tuple[ResultsRecord, list[SampleRow]]:
     """The record and sample rows re-scored under the current version of the record's protocol."""
     from .. import __version__
 
-    rid = record["id"]
+    rid = record.id
     if any(r.get("response") is None for r in rows):
         raise RegradeError(f"{rid}: responses are not stored (only their hashes), so it cannot be re-graded; "
                            "it stays valid under its protocol version")
-    protocol = get_protocol(record["protocol"]["id"])
-    bench = load_benchmark(record["benchmark"], data_dir, check_rows=not record["config"].get("allow_partial"),
-                           allow_hub=False)
-    if record["dataset"].get("sha256") and bench.sha256 != record["dataset"]["sha256"]:
+    protocol = get_protocol(record.protocol.id)
+    bench = load_benchmark(record.benchmark, data_dir, check_rows=not record.config.allow_partial, allow_hub=False)
+    if record.dataset.sha256 and bench.sha256 != record.dataset.sha256:
         raise RegradeError(f"{rid}: benchmark data {bench.source} has sha256 {bench.sha256[:12]}…, the record "
-                           f"was made on {record['dataset']['sha256'][:12]}…; give the same file with --data-dir")
+                           f"was made on {record.dataset.sha256[:12]}…; give the same file with --data-dir")
     by_id = {s.id: s for s in bench.samples}
     samples = []
     for r in rows:
@@ -51,10 +50,10 @@ def regrade(record: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
             raise RegradeError(f"{rid}: {protocol.id} v{protocol.version} sends sample {sample.id!r} another prompt "
                                "than the stored run had; regenerate instead of re-grading")
         samples.append(sample)
-    seed = record["decoding"].get("seed") or 0
+    seed = record.decoding.seed or 0
     extracted = [protocol.extract(r["response"], s) for r, s in zip(rows, samples, strict=True)]
     verdicts = protocol.score_batch(extracted, samples, seed)
-    restricted = record["benchmark"] in RESTRICTED
+    restricted = record.benchmark in RESTRICTED
     new_rows = [
         make_row(sample_id=s.id, k_index=int(r["k_index"]), category=s.category, prompt_hash=r["prompt_hash"],
                  response=r["response"], extracted=ex, answer=s.answer, score=sc, missed=miss,
@@ -62,16 +61,16 @@ def regrade(record: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
         for r, s, ex, (sc, miss) in zip(rows, samples, extracted, verdicts, strict=True)
     ]
     metrics, per_category = compute_metrics(new_rows)
-    if record["benchmark"] == "bbeh":
+    if record.benchmark == "bbeh":
         metrics["harmonic_mean"] = bbeh_harmonic_mean({c: v["score"] for c, v in per_category.items()})
-    new_id = row_id(record["model"]["name"], record["benchmark"], protocol.id, protocol.version)
-    old_version = record["protocol"]["version"]
-    note = (f"re-graded {utc_now()} from {rid} (protocol v{old_version} generations, same prompts) with "
-            f"{protocol.id} v{protocol.version}: "
-            f"score {100 * record['metrics']['score']:.2f} -> {100 * metrics['score']:.2f}")
-    out = {**record, "id": new_id, "protocol": {"id": protocol.id, "version": protocol.version},
-           "metrics": {**record["metrics"], **metrics}, "per_category": per_category,
+    new_id = row_id(record.model.name, record.benchmark, protocol.id, protocol.version)
+    note = (f"re-graded {utc_now()} from {rid} (protocol v{record.protocol.version} generations, same prompts) "
+            f"with {protocol.id} v{protocol.version}: score {100 * record.metrics.score:.2f} -> "
+            f"{100 * metrics['score']:.2f}")
+    old = record.to_dict()
+    out = {**old, "id": new_id, "protocol": {"id": protocol.id, "version": protocol.version},
+           "metrics": {**old["metrics"], **metrics}, "per_category": per_category,
            "samples_file": f"samples/{new_id}.jsonl", "git_commit": git_commit(),
-           "versions": {**record["versions"], "pretrainzero": __version__},
-           "notes": " | ".join(x for x in (record.get("notes"), note) if x)}
-    return out, new_rows
+           "versions": {**old["versions"], "pretrainzero": __version__},
+           "notes": " | ".join(x for x in (record.notes, note) if x)}
+    return parse_record(out), new_rows

@@ -192,7 +192,7 @@ def _backend_config(cfg: Mapping[str, Any], extra: Mapping[str, Any] | None = No
 def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend, out_dir: str | os.PathLike[str],
                        *, cache_dir: str | os.PathLike[str] | None = None, progress: bool = False,
                        loaded: LoadedBenchmark | None = None, chunk: int | None = None,
-                       log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                       log: Callable[[str], None] | None = None) -> ResultsRecord:
     """Evaluate one benchmark with a ready backend; writes and returns its record."""
     protocol = get_protocol(cfg["protocol"])
     if not protocol.supports(benchmark):
@@ -297,7 +297,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         notes=" | ".join(notes_parts) or None,
     )
     write_results(record, rows, out_dir)
-    return record.to_dict()
+    return record
 
 
 def run_evals(config: Mapping[str, Any], out_dir: str | os.PathLike[str], *, backend: Backend | None = None,
@@ -325,10 +325,10 @@ def run_evals(config: Mapping[str, Any], out_dir: str | os.PathLike[str], *, bac
     records = [evaluate_benchmark(cfg, b.name, be, out_dir, cache_dir=cache_dir, progress=progress, loaded=b, log=log)
                for b in loaded]
     if lm_eval:
-        path = write_lmeval([ResultsRecord.model_validate(r) for r in records], out_dir, shots=n_shot(protocol))
+        path = write_lmeval(records, out_dir, shots=n_shot(protocol))
         if log:
             log(f"lm-eval results: {path}")
-    return records
+    return [r.to_dict() for r in records]
 
 
 def run_eval(config: Mapping[str, Any], out_dir: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:
