@@ -31,6 +31,18 @@ def test_list_envs_and_corpora(capsys):
     assert "wiki-vital-en" in capsys.readouterr().out
 
 
+def test_list_envs_of_an_unknown_corpus_or_task_is_an_error(capsys):
+    assert main(["list", "envs", "--corpus", "nosuch"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("error: unknown corpus 'nosuch'")
+    assert captured.err.count("\n") == 1
+    assert main(["list", "envs", "--corpus", "wiki-vital-en", "--task", "MaskSpan"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --task 'MaskSpan': no such task; choose from ") and "MaskedSpan" in err
+    assert main(["list", "envs", "--corpus", "wiki-vital-en"]) == 0  # a known one still lists its envs
+    assert "pretrainzero/wiki-vital-en-MaskedSpan-v1" in capsys.readouterr().out.split()
+
+
 @pytest.mark.parametrize("task", ("MaskedSpan", "NextToken", "MaskGeneration", "ActiveMasking"))
 def test_check_passes_on_a_good_env(toy, task, capsys):
     assert main(["check", toy.format(task), "-n", "30"]) == 0

@@ -163,3 +163,41 @@ def test_no_library_bars_without_a_terminal(capsys, tmp_path, train_args):
     captured = capsys.readouterr()
     assert "Loading weights" not in captured.err and "Writing model shards" not in captured.err
     assert "train: 1/1 step (100%" in captured.out
+
+
+def test_setup_errors_share_one_base_that_is_not_a_value_error():
+    from pretrainzero.engines.openai import EndpointError
+    from pretrainzero.errors import SetupError, UserError
+    from pretrainzero.eval.backends import BackendUnavailable
+    from pretrainzero.eval.benchmarks import BenchmarkDataError
+    from pretrainzero.eval.grade import GraderUnavailable
+
+    for cls in (EndpointError, BackendUnavailable, BenchmarkDataError, GraderUnavailable):
+        assert issubclass(cls, SetupError) and not issubclass(cls, ValueError), cls  # no `except ValueError` eats it
+    assert issubclass(UserError, ValueError) and not issubclass(UserError, SetupError)
+
+
+def test_no_verb_catches_expected_failures_itself():
+    import ast
+
+    names = {"SetupError", "UserError", "BenchmarkDataError", "BackendUnavailable", "GraderUnavailable",
+             "EndpointError"}
+    offenders = []
+    for path in sorted((ROOT / "pretrainzero" / "cli").glob("*.py")):
+        if path.name == "__init__.py":  # the one central handler
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ExceptHandler) and node.type is not None:
+                caught = {n.id if isinstance(n, ast.Name) else getattr(n, "attr", "") for n in ast.walk(node.type)}
+                offenders += [f"{path.name}:{node.lineno} {name}" for name in sorted(caught & names)]
+    assert not offenders, offenders
+
+
+def test_an_endpoint_that_does_not_answer_is_one_line_from_the_central_handler(capsys, tmp_path):
+    rc = main(["eval", "--model", "m", "--benchmarks", "gsm8k", "--protocol", "pz-0shot-boxed", "--limit", "1",
+               "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--max-retries", "0", "--no-progress",
+               "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after the run's progress log line
+    assert rc == 2 and "Traceback" not in err, err
+    assert last.startswith("error: http://127.0.0.1:9/v1/") and "--max-retries" in last, err

@@ -87,6 +87,22 @@ def test_never_valid_masks_warn_and_training_continues(tiny_model_dir, corpus, t
     assert "cold start" in res.warnings[0] and "## Warnings" in res.report.read_text()
 
 
+def test_invalid_mask_warning_is_said_once_per_run_across_a_resume(tiny_model_dir, corpus, tmp_path):
+    from pretrainzero.rl.trainer import train
+
+    lines: list[str] = []
+    overrides = ("predictor_reward=user_algo_example:length_reward", "save_every=1")
+    train(recipe(tiny_model_dir, corpus, "steps=2", *overrides), tmp_path, progress=False, log=lines.append)
+    res = train(recipe(tiny_model_dir, corpus, "steps=3", *overrides), tmp_path, resume=True, progress=False,
+                log=lines.append)
+    assert res.status == "completed" and len(read_metrics(res.metrics)) == 3
+    said = [line for line in lines if "generated masks was a valid" in line]
+    assert len(said) == 1 and "1 such steps so far" in said[0], said
+    # no prediction was made: the per-step line says so instead of printing acc=nan
+    per_step = [line for line in lines if line.startswith("train: ")]
+    assert len(per_step) == 3 and all("acc=–" in line and "nan" not in line for line in per_step), per_step
+
+
 def test_nan_losses_skip_updates_then_stop_with_last_checkpoint_intact(tiny_model_dir, corpus, tmp_path):
     from pretrainzero.rl.trainer import train
 

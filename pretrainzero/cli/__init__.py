@@ -4,8 +4,10 @@ Every module in this package that defines ``register(subparsers)`` (adding its p
 ``func=run``) becomes a subcommand, so adding a verb means adding a file.
 
 Expected failures are handled here, once: a verb raises
-:class:`~pretrainzero.errors.UserError` (or a standard ``ValueError``/``OSError``) whose message
-names the input and the fix, and ``main`` prints it as one ``error: ...`` line with exit status 2.
+:class:`~pretrainzero.errors.UserError` (or a standard ``ValueError``/``OSError``) or
+:class:`~pretrainzero.errors.SetupError` (a missing backend or grader, benchmark data, an endpoint)
+whose message names the cause and the fix, and ``main`` prints it as one ``error: ...`` line with
+exit status 2. Verbs do not catch these themselves.
 """
 
 from __future__ import annotations
@@ -53,12 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if getattr(args, "no_progress", False) or not sys.stderr.isatty():
         _quiet_library_bars()
+    from pretrainzero.errors import SetupError
+
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, KeyError, OSError, ModuleNotFoundError) as exc:  # expected failures: one line, exit 2
+    except (ValueError, KeyError, OSError, ModuleNotFoundError, SetupError) as exc:  # expected: one line, exit 2
         print(f"error: {user_message(exc)}", file=sys.stderr)
         return 2
 

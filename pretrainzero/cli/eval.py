@@ -19,6 +19,7 @@ import json
 import sys
 from typing import Any
 
+from ..errors import UserError
 from ._args import check_folder_arg
 
 
@@ -98,25 +99,17 @@ def _vllm_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _audit(args: argparse.Namespace) -> int:
     from ..eval.audit import audit_benchmark
-    from ..eval.benchmarks import BenchmarkDataError, get_spec, load_benchmark
-    from ..eval.grade import GraderUnavailable
+    from ..eval.benchmarks import get_spec, load_benchmark
     from ..eval.protocols import get_protocol
 
-    try:
-        protocol = get_protocol(args.protocol or "pz-0shot-boxed")
-        names = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
-        for name in names:
-            if not protocol.supports(name):
-                get_spec(name)  # an unknown name gets its own message first
-                raise ValueError(f"protocol {protocol.id!r} does not cover benchmark {name!r}")
-        reports = [audit_benchmark(load_benchmark(n, args.data_dir, check_rows=not args.allow_partial), protocol,
-                                   limit=args.limit) for n in names]
-    except (BenchmarkDataError, GraderUnavailable, ValueError) as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except KeyError as exc:
-        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 2
+    protocol = get_protocol(args.protocol or "pz-0shot-boxed")
+    names = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
+    for name in names:
+        if not protocol.supports(name):
+            get_spec(name)  # an unknown name gets its own message first
+            raise UserError(f"protocol {protocol.id!r} does not cover benchmark {name!r}")
+    reports = [audit_benchmark(load_benchmark(n, args.data_dir, check_rows=not args.allow_partial), protocol,
+                               limit=args.limit) for n in names]
     for rep in reports:
         print(rep.summary())
         for failure in rep.failures:
@@ -129,13 +122,7 @@ def run(args: argparse.Namespace) -> int:
         return _audit(args)
     missing = [flag for flag, value in (("--model", args.model), ("--protocol", args.protocol)) if not value]
     if missing:
-        print(f"error: eval needs {' and '.join(missing)} (or `pretrainzero eval audit --benchmarks ...`)",
-              file=sys.stderr)
-        return 2
-    from ..engines.openai import EndpointError
-    from ..eval.backends import BackendUnavailable
-    from ..eval.benchmarks import BenchmarkDataError
-    from ..eval.grade import GraderUnavailable
+        raise UserError(f"eval needs {' and '.join(missing)} (or `pretrainzero eval audit --benchmarks ...`)")
     from ..eval.runner import run_evals
 
     check_folder_arg(args.out, "--out")
@@ -153,22 +140,15 @@ def run(args: argparse.Namespace) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    try:
-        vllm_kwargs = _vllm_kwargs(args)
-        records = run_evals(
-            _config(args), args.out, cache_dir=args.cache_dir, progress=not args.no_progress, log=log,
-            lm_eval=not args.no_lm_eval,
-            backend_options={"api_key_env": args.api_key_env, "concurrency": args.concurrency,
-                             "timeout_s": args.timeout, "max_retries": args.max_retries, **vllm_kwargs},
-        )
-    except (BenchmarkDataError, BackendUnavailable, GraderUnavailable, EndpointError, ValueError,
-            FileNotFoundError) as exc:
-        # One line: the first line of the message carries the what, the rest is the how-to-fix.
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    except KeyError as exc:
-        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 2
+    # expected failures (bad input, a missing backend/grader/benchmark, a failing endpoint) go to
+    # the one handler in `pretrainzero.cli.main`: one line, exit 2
+    vllm_kwargs = _vllm_kwargs(args)
+    records = run_evals(
+        _config(args), args.out, cache_dir=args.cache_dir, progress=not args.no_progress, log=log,
+        lm_eval=not args.no_lm_eval,
+        backend_options={"api_key_env": args.api_key_env, "concurrency": args.concurrency,
+                         "timeout_s": args.timeout, "max_retries": args.max_retries, **vllm_kwargs},
+    )
     for rec in records:
         m = rec["metrics"]
         label = f" [{rec['subset']['label']}]" if rec.get("subset") else ""

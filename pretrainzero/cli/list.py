@@ -11,6 +11,8 @@ import argparse
 import os
 import sys
 
+from ..errors import UserError
+
 WHAT = ("envs", "corpora", "benchmarks", "protocols", "algorithms", "recipes")
 
 
@@ -34,8 +36,13 @@ def lines(what: str, corpus: str | None = None, task: str | None = None) -> list
         return [f"{s.name}\tv{s.version}\t{','.join(s.tasks)}\t{s.describe_source()}" for s in list_corpora()]
     if what == "envs":
         import pretrainzero  # noqa: F401
-        from pretrainzero.envs.registration import list_envs
+        from pretrainzero.corpus import get_spec
+        from pretrainzero.envs.registration import TASKS, list_envs
 
+        if corpus:
+            get_spec(corpus)  # an unknown name is an error (with close matches), not an empty list
+        if task and task not in TASKS:
+            raise UserError(f"--task {task!r}: no such task; choose from {', '.join(TASKS)}")
         return [
             env_id
             for env_id in list_envs()

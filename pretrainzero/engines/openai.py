@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeGuard
 
+from ..errors import SetupError
 from .base import (
     Completion,
     FinishReason,
@@ -45,7 +46,7 @@ ROUTES: tuple[str, ...] = ("auto", "chat", "completions")
 MAX_RETRY_AFTER_S = 120.0
 
 
-class EndpointError(RuntimeError):
+class EndpointError(SetupError):
     """The endpoint did not give a usable answer; the message is one line naming URL and status."""
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..engines import Completion, SamplingParams, strip_stop
+from ..errors import SetupError
 
 Message = Mapping[str, str]
 Prompt = str | Sequence[Message]
@@ -80,7 +81,7 @@ class Backend(Protocol):
     def model_info(self) -> dict[str, Any]: ...
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailable(SetupError):
     """The requested backend's library is not installed (raised with an install hint)."""
 
 

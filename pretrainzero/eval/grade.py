@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from multiprocessing.pool import Pool
 from typing import Any
 
+from ..errors import SetupError
+
 GRADER_ID = "math-verify"
 GRADER_VERSION = 2
 # Allowance for a fresh worker to start and import math_verify/sympy (seconds, loaded CPUs).
@@ -33,7 +35,7 @@ _STARTUP_ALLOWANCE_S = 120.0
 NUMBER_REL_TOL = 1e-6
 
 
-class GraderUnavailable(RuntimeError):
+class GraderUnavailable(SetupError):
     """The math grader cannot run (Math-Verify missing, or its worker processes die on start-up)."""
 
 

@@ -152,6 +152,11 @@ def _heldout(model: Any, tokenizer: Any, recipe: Recipe, items: list[Any], progr
                             seed=recipe.seed, progress="auto" if progress else "log", log=log).summary()
 
 
+def _two_decimals(x: float | None) -> str:
+    """A live number for the progress line; "–" when the step had no data (NaN), never "nan"."""
+    return "–" if x is None or math.isnan(x) else f"{x:.2f}"
+
+
 def train(
     recipe: Recipe,
     out_dir: str | Path,
@@ -210,6 +215,7 @@ def train(
     random_masker = make_masker(recipe.random_masker, recipe.random_masker_kwargs)
     rpt_masker = make_masker("next-token", recipe.random_masker_kwargs if recipe.random_masker == "next-token" else {})
     start_step, nan_streak = 0, 0
+    invalid_steps = 0  # steps where no generated mask was valid, over the whole run (resumes included)
     heldout: dict[str, dict[str, float]] = {}
     if state:
         optimizer.load_state_dict(state.optimizer)
@@ -217,6 +223,7 @@ def train(
         stream.load_state_dict(state.data)
         start_step = state.step
         nan_streak = int(state.extra.get("nan_streak", 0))
+        invalid_steps = int(state.extra.get("invalid_steps", 0))
         heldout = dict(state.extra.get("heldout", {}))
         warnings = list(state.extra.get("warnings", []))
     trackers = Trackers.open(recipe.report_to, out, recipe.name, recipe.to_dict())
@@ -232,8 +239,8 @@ def train(
             log(f"warning: corpus {recipe.corpus!r} gave no held-out items; skipping held-out evaluation")
 
     def checkpoint(step: int) -> Path:
-        extra = {"nan_streak": nan_streak, "heldout": heldout, "warnings": warnings[-20:], "recipe": recipe.to_dict(),
-                 "run_id": run.run_id}
+        extra = {"nan_streak": nan_streak, "invalid_steps": invalid_steps, "heldout": heldout,
+                 "warnings": warnings[-20:], "recipe": recipe.to_dict(), "run_id": run.run_id}
         return save_checkpoint(ckpt_root, step, model=model, tokenizer=tok, optimizer=optimizer, scheduler=scheduler,
                                data=stream.state_dict(), metrics_offset=metrics.offset, extra=extra,
                                keep=recipe.keep_checkpoints)
@@ -268,7 +275,7 @@ def train(
     bar = Progress(recipe.steps, "train", mode="auto" if progress else "log", log=log, unit="step",
                    every_s=30.0 if progress else 0.0, initial=start_step)
     say = bar.write
-    status, last_ckpt, invalid_warned = "completed", latest_checkpoint(ckpt_root), 0
+    status, last_ckpt = "completed", latest_checkpoint(ckpt_root)
     t_start = time.perf_counter()
     for step in range(start_step, recipe.steps):
         t0 = time.perf_counter()
@@ -280,11 +287,11 @@ def train(
                                       mode=mode, masker=masker, predictor_reward_fn=reward_fn)
         st = batch.stats
         if mode == "pretrainzero" and st["masks"] and st["mask_valid_rate"] == 0:
-            invalid_warned += 1
-            if invalid_warned in (1, 10, 100) or invalid_warned % 1000 == 0:
+            invalid_steps += 1
+            if invalid_steps in (1, 10, 100) or invalid_steps % 1000 == 0:
                 reasons = ", ".join(f"{k[8:]}={int(v)}" for k, v in st.items() if k.startswith("invalid_"))
                 msg = (f"step {step}: none of the {int(st['masks'])} generated masks was a valid \\mask{{}} "
-                       f"({reasons}; {invalid_warned} such steps so far). Generator groups all get reward 0 (no "
+                       f"({reasons}; {invalid_steps} such steps so far). Generator groups all get reward 0 (no "
                        "signal); training continues on the predictor groups only. A weak model needs a cold start: "
                        "cold_start_steps (random RLPT), an sft: section, or mask_prefill: '\\mask{'.")
                 say(f"warning: {msg}")
@@ -333,8 +340,8 @@ def train(
                    tokens_per_s=(st["sampled_tokens"] + n_tok) / max(t2 - t0, 1e-9),
                    sampled_tokens_per_s=st["sampled_tokens"] / max(st["time_generate"], 1e-9))
         metrics.write(row)
-        bar.set_postfix(acc=f"{st['predictor_accuracy']:.2f}", valid=f"{st['mask_valid_rate']:.2f}",
-                        var=f"{st['nonzero_var_group_frac']:.2f}")
+        bar.set_postfix(acc=_two_decimals(st["predictor_accuracy"]), valid=_two_decimals(st["mask_valid_rate"]),
+                        var=_two_decimals(st["nonzero_var_group_frac"]))
         bar.update(1)
         if nan_streak >= recipe.nan_patience:
             status = "diverged"

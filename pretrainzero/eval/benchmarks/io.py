@@ -14,12 +14,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ...errors import SetupError
+
 Row = dict[str, Any]
 _SNAPSHOT_REV = re.compile(r"[/\\]snapshots[/\\]([0-9a-f]{40})(?:[/\\]|$)")
 _HEX40 = re.compile(r"(?:^|[/\\])([0-9a-f]{40})(?:[/\\]|$)")
 
 
-class BenchmarkDataError(RuntimeError):
+class BenchmarkDataError(SetupError):
     """The data of a benchmark is missing or does not have the official shape."""
 
 
