@@ -142,10 +142,11 @@ PACKAGED = {"gsm8k": 1319, "aime25": 30, "mmlu": 14042, "gpqa_diamond": 198}
 
 @pytest.mark.parametrize("name", sorted(PACKAGED))
 def test_packaged_copies_load_with_no_flag(name: str) -> None:
-    if packaged_files(name) is None:
+    if packaged_files(BENCHMARKS[name].packaged) is None:
         pytest.skip(f"packaged copy of {name} not installed")
     bench = load_benchmark(name, allow_hub=False)  # official row-count check is on
     assert bench.source.startswith("package:")
+    assert not any("checked copy" in n for n in bench.notes), bench.notes  # the sha256 the module declares
     assert len(bench.samples) == PACKAGED[name]
     assert len({s.id for s in bench.samples}) == PACKAGED[name]
     if name == "gsm8k":
@@ -177,7 +178,7 @@ def test_hub_path_converts_hf_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
         return tables[(hf_id, split)], "cd" * 20, "ef" * 32
 
     monkeypatch.setattr(bm, "load_hub_rows", fake)
-    monkeypatch.setattr(bm, "packaged_files", lambda name: None)  # force past the packaged copy
+    monkeypatch.setattr(bm, "packaged_files", lambda copy: None)  # force past the packaged copy
     mmlu = load_benchmark("mmlu", check_rows=False)
     assert mmlu.source == "hf:cais/mmlu/all:test" and mmlu.revision == "cd" * 20
     assert mmlu.samples[0].answer == "C" and mmlu.samples[0].category == "high school physics"

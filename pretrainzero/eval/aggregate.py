@@ -67,15 +67,3 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     if n - c < k:
         return 1.0
     return 1.0 - math.comb(n - c, k) / math.comb(n, k)
-
-
-def bbeh_harmonic_mean(task_scores: Mapping[str, float]) -> float | None:
-    """BBEH's official headline: the harmonic mean over tasks of per-task accuracy in percent, each
-    +1 before and -1 after (the BBEH paper's guard against a task at 0), returned as a fraction.
-
-    Scores are fractions in [0, 1]; ``None`` when there are no tasks.
-    """
-    if not task_scores:
-        return None
-    shifted = [100.0 * float(v) + 1.0 for v in task_scores.values()]
-    return (len(shifted) / sum(1.0 / x for x in shifted) - 1.0) / 100.0

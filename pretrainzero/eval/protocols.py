@@ -16,6 +16,10 @@ regenerates it and a test fails when the two disagree. Change anything here → 
   models, chat template) and fixed five-shot prompt (base models, raw text); greedy 4096 tokens;
   official extractor; a miss is wrong.
 
+A protocol covers the benchmarks it lists (its entry for a benchmark is the name in
+``benchmarks``) and prompts, extracts and grades each by the benchmark's *kind* (``mcq``, ``math``,
+``text``), with per-benchmark overrides only where the official wording differs.
+
 The random letter for a miss is a pure function of ``(protocol id, rng_seed, sample id)``, so a
 run is reproducible from its recorded seed and independent of sample order or ``--limit``.
 """
@@ -24,15 +28,17 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import extract as ex
-from .benchmarks import BENCHMARKS, LoadedBenchmark, Sample
+from .benchmarks import BENCHMARKS, Kind, LoadedBenchmark, Sample
 from .grade import GRADER_ID, GRADER_VERSION, grade_bbeh, grade_math, grade_math_batch
 
 Prompt = list[dict[str, str]] | str
+# How each kind's extracted answer is graded against the gold (MCQ: letter equality, in score()).
+OPEN_GRADERS: dict[Kind, Callable[[str | None, str], bool]] = {"math": grade_math, "text": grade_bbeh}
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,12 @@ def _sha(text: str) -> str:
 
 @dataclass(frozen=True)
 class Protocol:
-    """Base class; subclasses implement prompts, extraction and scoring for their benchmarks."""
+    """Base class; subclasses implement prompts and extraction for the kinds they serve (``kinds``).
+
+    ``benchmarks`` is the protocol's coverage (what its version froze); each must be of a kind in
+    ``kinds``. Scoring follows the sample's kind: MCQ letters compare (a miss follows
+    ``no_match``), math answers go to Math-Verify, text answers to BBEH's fuzzy match.
+    """
 
     id: str
     version: int
@@ -79,6 +90,7 @@ class Protocol:
     no_match: str = "wrong"  # "wrong" | "random-letter"
     # (version, what changed) for every version; a record of any listed version stays valid.
     changelog: tuple[tuple[int, str], ...] = ((1, "first version"),)
+    kinds: tuple[Kind, ...] = ("mcq",)
 
     @property
     def versions(self) -> tuple[int, ...]:
@@ -92,6 +104,19 @@ class Protocol:
 
     def supports(self, benchmark: str) -> bool:
         return benchmark in self.benchmarks
+
+    def covered(self, kind: Kind) -> list[str]:
+        """The covered benchmarks of ``kind``, in coverage order."""
+        return [b for b in self.benchmarks if b in BENCHMARKS and BENCHMARKS[b].kind == kind]
+
+    def check_coverage(self) -> None:
+        """Every covered benchmark is registered and of a kind this protocol serves."""
+        for b in self.benchmarks:
+            if b not in BENCHMARKS:
+                raise ValueError(f"protocol {self.id!r} covers unknown benchmark {b!r}")
+            if BENCHMARKS[b].kind not in self.kinds:
+                raise ValueError(f"protocol {self.id!r} covers {b!r} of kind {BENCHMARKS[b].kind!r}, "
+                                 f"but serves only {', '.join(self.kinds)}")
 
     def _require(self, benchmark: str) -> None:
         if not self.supports(benchmark):
@@ -111,14 +136,12 @@ class Protocol:
     def score(self, extracted: str | None, sample: Sample, rng_seed: int) -> tuple[float, bool]:
         """(score in [0, 1], missed). MCQ misses follow ``no_match``; other misses score 0."""
         missed = extracted is None
-        if sample.choices is not None:
+        if sample.kind == "mcq":
             if missed and self.no_match == "random-letter":
                 guess = seeded_letter(self.id, rng_seed, sample.id, self._n_options(sample))
                 return float(guess == sample.answer), True
             return float(extracted == sample.answer), missed
-        if self._is_bbeh(sample):
-            return float(grade_bbeh(extracted, sample.answer)), missed
-        return float(grade_math(extracted, sample.answer)), missed
+        return float(OPEN_GRADERS[sample.kind](extracted, sample.answer)), missed
 
     def score_batch(self, extracted: Sequence[str | None], samples: Sequence[Sample], rng_seed: int,
                     workers: int | None = None) -> list[tuple[float, bool]]:
@@ -126,7 +149,7 @@ class Protocol:
         if len(extracted) != len(samples):
             raise ValueError("extracted and samples differ in length")
         out: list[tuple[float, bool] | None] = [None] * len(samples)
-        math_idx = [i for i, s in enumerate(samples) if s.choices is None and not self._is_bbeh(s)]
+        math_idx = [i for i, s in enumerate(samples) if s.kind == "math"]
         verdicts = grade_math_batch([extracted[i] for i in math_idx], [samples[i].answer for i in math_idx],
                                     workers=workers)
         for i, ok in zip(math_idx, verdicts, strict=True):
@@ -138,10 +161,6 @@ class Protocol:
 
     def _n_options(self, sample: Sample) -> int:
         return len(sample.choices or ())
-
-    @staticmethod
-    def _is_bbeh(sample: Sample) -> bool:
-        return sample.meta.get("answer_type") == "bbeh"
 
     def definition(self) -> dict[str, Any]:
         """Everything that defines the protocol, as plain data (the YAML file's content)."""
@@ -175,9 +194,7 @@ GR_MCQ_TEMPLATE = (
 )
 # General-Reasoner's eval_mmlupro.py (chat-template branch) says "option letter"; its SuperGPQA
 # script says "letter". MMLU and GPQA-Diamond are not in General-Reasoner and keep "letter".
-GR_MCQ_TEMPLATES: dict[str, str] = {
-    "mmlu_pro": GR_MCQ_TEMPLATE.replace("Only put the letter", "Only put the option letter"),
-}
+GR_MMLU_PRO_TEMPLATE = GR_MCQ_TEMPLATE.replace("Only put the letter", "Only put the option letter")
 GR_MCQ_OPTION = "({letter}): {option}\n"
 GR_MATH_SYSTEM = "You are a helpful assistant."
 GR_MATH_TEMPLATE = "{question}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
@@ -185,52 +202,65 @@ GR_MATH_TEMPLATE = "{question}\n\nPlease reason step by step, and put your final
 # script was not available to check, hence recorded as unverified in the YAML.
 GR_BBEH_TEMPLATE = "{question}\n\nPlease reason step by step, and put your final answer option within \\boxed{{}}."
 
-_MCQ_BENCHES = ("mmlu_pro", "supergpqa", "mmlu", "gpqa_diamond")
-_MATH_BENCHES = ("math500", "olympiadbench", "minerva", "gsm8k", "amc23", "aime24", "aime25")
+
+@dataclass(frozen=True)
+class ChatPrompt:
+    """One kind's chat prompt: ``(role, template)`` messages filled with ``{question}`` (and
+    ``{options}``, the option lines, for MCQ), the extractor of its answer, and its YAML section.
+    A per-benchmark override changes the messages only; extraction stays the kind's."""
+
+    section: str
+    messages: tuple[tuple[str, str], ...]
+    extract: Callable[[str], str | None] | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class BoxedZeroShot(Protocol):
-    """General-Reasoner-style zero-shot boxed evaluation (see module doc)."""
+    """General-Reasoner-style zero-shot boxed evaluation (see module doc): one chat prompt per kind
+    (``prompts``), and per-benchmark prompts where General-Reasoner's wording differs (``overrides``)."""
+
+    prompts: tuple[tuple[Kind, ChatPrompt], ...] = ()
+    overrides: tuple[tuple[str, ChatPrompt], ...] = ()
+    option_line: str = GR_MCQ_OPTION
+
+    def recipe(self, sample: Sample, benchmark: str) -> ChatPrompt:
+        return dict(self.overrides).get(benchmark) or dict(self.prompts)[sample.kind]
 
     def build_prompt(self, sample: Sample, bench: LoadedBenchmark) -> Prompt:
         self._require(bench.spec.name)
-        if sample.choices is not None:
-            options = "".join(GR_MCQ_OPTION.format(letter=ex.LETTERS[i], option=o)
-                              for i, o in enumerate(sample.choices))
-            template = GR_MCQ_TEMPLATES.get(bench.spec.name, GR_MCQ_TEMPLATE)
-            return [{"role": "user", "content": template.format(question=sample.question, options=options)}]
-        if self._is_bbeh(sample):
-            return [{"role": "user", "content": GR_BBEH_TEMPLATE.format(question=sample.question)}]
-        return [
-            {"role": "system", "content": GR_MATH_SYSTEM},
-            {"role": "user", "content": GR_MATH_TEMPLATE.format(question=sample.question)},
-        ]
+        options = "".join(self.option_line.format(letter=ex.LETTERS[i], option=o)
+                          for i, o in enumerate(sample.choices or ()))
+        return [{"role": role, "content": template.format(question=sample.question, options=options)}
+                for role, template in self.recipe(sample, bench.spec.name).messages]
 
     def extract(self, response: str, sample: Sample) -> str | None:
-        if sample.choices is not None:
-            return ex.gr_boxed_letter(response)
-        if self._is_bbeh(sample):
-            return ex.gr_boxed_text(response)
-        return ex.qwen_math_answer(response)
+        extractor = dict(self.prompts)[sample.kind].extract
+        assert extractor is not None, f"{self.id}: the {sample.kind} prompt has no extractor"
+        return extractor(response)
+
+    def _prompt_section(self, prompt: ChatPrompt, kind: Kind, benchmarks: list[str]) -> dict[str, Any]:
+        text = "".join(t for _, t in prompt.messages)
+        section: dict[str, Any] = {"messages": [{"role": r, "content": t} for r, t in prompt.messages]}
+        if kind == "mcq":
+            section.update(option_line=self.option_line, benchmarks=benchmarks, drop_na_options=False,
+                           sha256=_sha(text + self.option_line))
+        else:
+            section.update(benchmarks=benchmarks, sha256=_sha(text))
+        if prompt.note:
+            section["note"] = prompt.note
+        return section
 
     def definition(self) -> dict[str, Any]:
         d = super().definition()
-        d["prompts"] = {
-            "mcq": {"messages": [{"role": "user", "content": GR_MCQ_TEMPLATE}], "option_line": GR_MCQ_OPTION,
-                    "benchmarks": [b for b in _MCQ_BENCHES if b not in GR_MCQ_TEMPLATES], "drop_na_options": False,
-                    "sha256": _sha(GR_MCQ_TEMPLATE + GR_MCQ_OPTION)},
-            **{f"mcq_{b}": {"messages": [{"role": "user", "content": t}], "option_line": GR_MCQ_OPTION,
-                            "benchmarks": [b], "drop_na_options": False, "sha256": _sha(t + GR_MCQ_OPTION)}
-               for b, t in GR_MCQ_TEMPLATES.items()},
-            "math": {"messages": [{"role": "system", "content": GR_MATH_SYSTEM},
-                                  {"role": "user", "content": GR_MATH_TEMPLATE}],
-                     "benchmarks": list(_MATH_BENCHES), "sha256": _sha(GR_MATH_SYSTEM + GR_MATH_TEMPLATE)},
-            "bbeh": {"messages": [{"role": "user", "content": GR_BBEH_TEMPLATE}], "benchmarks": ["bbeh"],
-                     "sha256": _sha(GR_BBEH_TEMPLATE),
-                     "note": "wording from a General-Reasoner eval_bbeh reimplementation; "
-                             "unverified against the original"},
-        }
+        overridden = dict(self.overrides)
+        d["prompts"] = {}
+        for kind, prompt in self.prompts:
+            d["prompts"][prompt.section] = self._prompt_section(
+                prompt, kind, [b for b in self.covered(kind) if b not in overridden])
+            for b, special in self.overrides:
+                if BENCHMARKS[b].kind == kind:
+                    d["prompts"][special.section] = self._prompt_section(special, kind, [b])
         d["extraction"] = {
             "mcq": {"id": "gr_boxed_letter", "version": 2,
                     "rule": "strip <think>; General-Reasoner's cut (a response containing '<|im_start|>user' keeps the "
@@ -262,12 +292,13 @@ class BoxedZeroShot(Protocol):
             "bbeh": {"id": "bbeh_fuzzy_match", "version": 1,
                      "rule": "google-deepmind/bbeh evaluate.py preprocessing + fuzzy_match"},
         }
-        d["aggregation"] = {"per_benchmark": "micro mean over questions of mean@k",
-                            "math_avg": "see aggregate.MATH_AVG", "overall_avg": "see aggregate.OVERALL",
-                            "bbeh": "score = micro average over all items (what the paper and General-Reasoner "
-                                    "report); also recorded: metrics.harmonic_mean = BBEH's official headline, the "
-                                    "harmonic mean over the 23 tasks of per-task accuracy in percent, each +1 before "
-                                    "and -1 after (the BBEH paper's guard against a 0 task), as a fraction"}
+        d["aggregation"] = {
+            "per_benchmark": "micro mean over questions of mean@k", "math_avg": "see aggregate.MATH_AVG",
+            "overall_avg": "see aggregate.OVERALL",
+            "bbeh": "score = micro average over all items (what the paper and General-Reasoner report); also "
+                    "recorded: metrics.harmonic_mean = BBEH's official headline, the harmonic mean over the 23 tasks "
+                    "of per-task accuracy in percent, each +1 (the BBEH paper's adjusted harmonic mean, its guard "
+                    "against a 0 task), as a fraction"}
         d["deviations"] = [
             "General-Reasoner's fallback letter is random.choice over A-J, unseeded; here it is seeded per sample and "
             "drawn over the item's own options",
@@ -478,7 +509,18 @@ PROTOCOLS: dict[str, Protocol] = {
                            "harmonic mean recorded")),
             description="PretrainZero / General-Reasoner zero-shot boxed evaluation (chat template, greedy, 8192 new "
                         "tokens; AMC23 and AIME as mean@32 at temperature 1)",
-            benchmarks=(*_MCQ_BENCHES, "bbeh", *_MATH_BENCHES),
+            benchmarks=("mmlu_pro", "supergpqa", "mmlu", "gpqa_diamond", "bbeh", "math500", "olympiadbench",
+                        "minerva", "gsm8k", "amc23", "aime24", "aime25"),
+            kinds=("mcq", "math", "text"),
+            prompts=(
+                ("mcq", ChatPrompt("mcq", (("user", GR_MCQ_TEMPLATE),), ex.gr_boxed_letter)),
+                ("math", ChatPrompt("math", (("system", GR_MATH_SYSTEM), ("user", GR_MATH_TEMPLATE)),
+                                    ex.qwen_math_answer)),
+                ("text", ChatPrompt("bbeh", (("user", GR_BBEH_TEMPLATE),), ex.gr_boxed_text,
+                                    note="wording from a General-Reasoner eval_bbeh reimplementation; unverified "
+                                         "against the original")),
+            ),
+            overrides=(("mmlu_pro", ChatPrompt("mcq_mmlu_pro", (("user", GR_MMLU_PRO_TEMPLATE),))),),
             chat_template=True, default_decoding=_GREEDY_8K,
             decoding_overrides=(("amc23", _SAMPLED_32), ("aime24", _SAMPLED_32), ("aime25", _SAMPLED_32)),
             no_match="random-letter",
@@ -511,8 +553,7 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 for _p in PROTOCOLS.values():
-    for _b in _p.benchmarks:
-        assert _b in BENCHMARKS, f"{_p.id} lists unknown benchmark {_b}"
+    _p.check_coverage()
 
 
 def get_protocol(protocol_id: str) -> Protocol:

@@ -15,10 +15,9 @@ from typing import Any
 
 from ..record import ResultsRecord, parse_record, row_id
 from . import cache as gen_cache
-from .aggregate import bbeh_harmonic_mean
 from .benchmarks import load_benchmark
 from .protocols import get_protocol
-from .results import RESTRICTED, SampleRow, compute_metrics, git_commit, make_row, utc_now
+from .results import SampleRow, compute_metrics, git_commit, make_row, utc_now
 
 
 class RegradeError(ValueError):
@@ -53,7 +52,7 @@ def regrade(record: ResultsRecord, rows: Sequence[Mapping[str, Any]],
     seed = record.decoding.seed or 0
     extracted = [protocol.extract(r["response"], s) for r, s in zip(rows, samples, strict=True)]
     verdicts = protocol.score_batch(extracted, samples, seed)
-    restricted = record.benchmark in RESTRICTED
+    restricted = bench.spec.restricted
     new_rows = [
         make_row(sample_id=s.id, k_index=int(r["k_index"]), category=s.category, prompt_hash=r["prompt_hash"],
                  response=r["response"], extracted=ex, answer=s.answer, score=sc, missed=miss,
@@ -61,8 +60,8 @@ def regrade(record: ResultsRecord, rows: Sequence[Mapping[str, Any]],
         for r, s, ex, (sc, miss) in zip(rows, samples, extracted, verdicts, strict=True)
     ]
     metrics, per_category = compute_metrics(new_rows)
-    if record.benchmark == "bbeh":
-        metrics["harmonic_mean"] = bbeh_harmonic_mean({c: v["score"] for c, v in per_category.items()})
+    if bench.spec.extra_metrics is not None:
+        metrics.update(bench.spec.extra_metrics({c: v["score"] for c, v in per_category.items()}))
     new_id = row_id(record.model.name, record.benchmark, protocol.id, protocol.version)
     note = (f"re-graded {utc_now()} from {rid} (protocol v{record.protocol.version} generations, same prompts) "
             f"with {protocol.id} v{protocol.version}: score {100 * record.metrics.score:.2f} -> "

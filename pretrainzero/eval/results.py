@@ -9,7 +9,8 @@ Scores are fractions in [0, 1]. A benchmark scored as mean@k averages each quest
 first; stderr is then taken across questions (the question is the unit of sampling).
 
 GPQA's authors ask that its questions not be republished in plain text, and a model's response
-can quote them; for :data:`RESTRICTED` benchmarks the samples file keeps only response hashes.
+can quote them; for a restricted benchmark (``BenchmarkSpec.restricted``) the samples file keeps
+only response hashes.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from typing import Any
 
 from ..record import SCHEMA_VERSION, ResultsRecord, parse_record
 from ..record.lmeval import results_path, to_lmeval
-
-RESTRICTED: frozenset[str] = frozenset({"gpqa_diamond"})
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,10 @@ from typing import Any
 from ..progress import Progress
 from ..record import ResultsRecord, row_id
 from . import cache as gen_cache
-from .aggregate import bbeh_harmonic_mean
 from .backends import BACKENDS, Backend, BackendConfig, GenParams, make_backend
 from .benchmarks import LoadedBenchmark, Sample, load_benchmark
 from .protocols import Decoding, Protocol, get_protocol
 from .results import (
-    RESTRICTED,
     SampleRow,
     build_record,
     chat_template_sha256,
@@ -246,7 +244,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
     responses = [cached[key] for _, _, key in items]
     extracted = [protocol.extract(r.text, samples[i]) for (i, _, _), r in zip(items, responses, strict=True)]
     verdicts = protocol.score_batch(extracted, [samples[i] for i, _, _ in items], decoding.seed)
-    restricted = benchmark in RESTRICTED
+    restricted = bench.spec.restricted
     rows: list[SampleRow] = [
         make_row(sample_id=samples[i].id, k_index=j, category=samples[i].category, prompt_hash=hashes[i],
                  response=r.text, extracted=ex, answer=samples[i].answer, score=sc, missed=miss,
@@ -254,8 +252,8 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         for (i, j, _), r, ex, (sc, miss) in zip(items, responses, extracted, verdicts, strict=True)
     ]
     metrics, per_category = compute_metrics(rows)
-    if benchmark == "bbeh":
-        metrics["harmonic_mean"] = bbeh_harmonic_mean({c: v["score"] for c, v in per_category.items()})
+    if bench.spec.extra_metrics is not None:
+        metrics.update(bench.spec.extra_metrics({c: v["score"] for c, v in per_category.items()}))
 
     config = {key: cfg.get(key) for key in CONFIG_KEYS if key not in ("benchmarks",)}
     config["benchmarks"] = [benchmark]

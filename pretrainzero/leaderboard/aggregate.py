@@ -22,27 +22,15 @@ if set(GENERAL_BENCHMARKS) != set(_defs.OVERALL) - {"math_avg"}:  # pragma: no c
 # Column order of the leaderboard tables (general first, then math).
 PAPER_BENCHMARKS: tuple[str, ...] = GENERAL_BENCHMARKS + MATH_BENCHMARKS
 
-DISPLAY_NAMES: dict[str, str] = {
-    "mmlu_pro": "MMLU-Pro",
-    "supergpqa": "SuperGPQA",
-    "bbeh": "BBEH",
-    "math500": "MATH-500",
-    "olympiadbench": "Olympiad",
-    "minerva": "Minerva",
-    "gsm8k": "GSM8K",
-    "amc23": "AMC23",
-    "aime24": "AIME24",
-    "aime25": "AIME25",
-    "mmlu": "MMLU",
-    "gpqa_diamond": "GPQA-D",
-    "math_avg": "Math AVG",
-    "overall_avg": "Overall AVG",
-}
+AGGREGATE_NAMES: dict[str, str] = {"math_avg": "Math AVG", "overall_avg": "Overall AVG"}
 
 
 def display_name(key: str) -> str:
-    """Human column name for a benchmark or aggregate key (unknown keys are shown as they are)."""
-    return DISPLAY_NAMES.get(key, key)
+    """Human column name of a benchmark (its module's ``display``) or aggregate; unknown keys as they are."""
+    from pretrainzero.eval.benchmarks import BENCHMARKS
+
+    spec = BENCHMARKS.get(key)
+    return spec.display if spec is not None else AGGREGATE_NAMES.get(key, key)
 
 
 @dataclass(frozen=True)

