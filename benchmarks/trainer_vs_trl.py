@@ -14,8 +14,8 @@ tokens, fp32, no KL, one optimizer step per batch):
   tokens (completion logits only) + one AdamW step.
 
 Completions are forced to exactly ``--completion-len`` tokens in all three (``min_new_tokens``:
-TRL's ``generation_kwargs``; for ours the model's ``generation_config``, set by wrapping the
-trainer's loader), so the work per step is identical. Each prints the median seconds/step over ``--steps`` steps
+TRL's ``generation_kwargs``; for ours the step's sampling parameters, set by wrapping the
+trainer's step function), so the work per step is identical. Each prints the median seconds/step over ``--steps`` steps
 after ``--warmup`` warm-up steps. ``--fast`` adds a row for our trainer with the fastest CPU
 options we offer: bf16 weights (``dtype: bfloat16-pure``) and the shared prefill. bf16 is fast only
 where the CPU has bf16 matrix instructions (AVX512-BF16 or AMX); without them torch emulates it
@@ -31,6 +31,7 @@ indicative. ``--only ours,trl,limit,fast`` runs a subset; ``--json FILE`` writes
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -130,20 +131,19 @@ def run_ours(path: str, args: argparse.Namespace, *, dtype: str = "float32",
         micro_batch_size=args.prompts * args.group, steps=total, save_every=10**6, heldout_n=0,
         eval_at_start=False, eval_at_end=False, filter_groups=False, shared_prefill=shared_prefill,
     )
-    orig_load = trainer_mod.load_model
+    orig_step = trainer_mod.pretrainzero_step
 
-    def load_forced(*a: Any, **k: Any) -> Any:
-        model, tok = orig_load(*a, **k)
-        model.generation_config.min_new_tokens = args.completion_len  # exactly completion_len tokens
-        return model, tok
+    def step_forced(engine: Any, tok: Any, paragraphs: Any, cfg: Any, rng: Any, **k: Any) -> Any:
+        forced = dataclasses.replace(cfg.pred_params, min_new_tokens=args.completion_len)  # exactly C tokens
+        return orig_step(engine, tok, paragraphs, dataclasses.replace(cfg, pred_params=forced), rng, **k)
 
-    trainer_mod.load_model = load_forced  # the trainer's own loader, plus the forced length
+    trainer_mod.pretrainzero_step = step_forced  # the trainer's own step, plus the forced length
     try:
         with tempfile.TemporaryDirectory() as out:
             trainer_mod.train(recipe, out, progress=False, log=lambda s: None)
             rows = [json.loads(line) for line in open(Path(out) / "metrics.jsonl") if line.strip()]
     finally:
-        trainer_mod.load_model = orig_load
+        trainer_mod.pretrainzero_step = orig_step
     rows = [r for r in rows if r.get("phase") != "sft"]
     lens = {r["predictor_response_len"] for r in rows}
     assert lens == {float(args.completion_len)}, f"completion lengths {lens}, expected {args.completion_len}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,8 @@ def _flat(groups: list[list[Completion]]) -> list[Completion]:
 
 
 def test_params_validation_and_pure_rules():
-    for bad in ({"temperature": -1}, {"top_p": 0}, {"max_new_tokens": 0}, {"stop": "x"}, {"stop": ("",)}):
+    for bad in ({"temperature": -1}, {"top_p": 0}, {"max_new_tokens": 0}, {"stop": "x"}, {"stop": ("",)},
+                {"min_new_tokens": -1}, {"max_new_tokens": 4, "min_new_tokens": 5}):
         with pytest.raises(ValueError):
             SamplingParams(**bad)
     assert cut_at_stop("ab}cd}", ("}",)) == ("ab}", True)
@@ -218,6 +220,19 @@ def test_eos_rule_includes_the_chat_end_of_turn(varied):
             assert len(c.token_ids) == 20 and im_end not in c.token_ids
 
 
+def test_min_new_tokens_forbids_early_ends(varied):
+    model, tok, _ = varied
+    eng = TransformersEngine(model, tok, batch_size=4)
+    free = _flat(eng.generate(PROMPTS * 2, 1, SamplingParams(max_new_tokens=12, stop=("e",)), list(range(8))))
+    assert min(len(c.token_ids) for c in free) < 6, "some rows must end early without min_new_tokens"
+    for k in (6, 12):
+        params = SamplingParams(max_new_tokens=12, min_new_tokens=k, stop=("e",), logprobs=True)
+        out = _flat(eng.generate(PROMPTS * 2, 1, params, list(range(8))))
+        for c in out:
+            assert len(c.token_ids) >= k and not set(c.token_ids[:k]) & set(eng.eos_ids)
+            assert all(math.isfinite(x) for x in c.logprobs)
+
+
 # ------------------------------------------------------------------ identical to the replaced loops
 
 
@@ -255,8 +270,8 @@ def test_vllm_import_guard_and_pure_mapping():
             VLLMEngine("some-model")
     kw = vllm_sampling_kwargs(SamplingParams(temperature=0.7, top_p=0.9, max_new_tokens=32, stop=("}",), logprobs=True),
                               8, seed=5, stop_token_ids=[2, 7])
-    assert kw == {"n": 8, "temperature": 0.7, "top_p": 0.9, "top_k": -1, "max_tokens": 32, "stop": ["}"],
-                  "include_stop_str_in_output": True, "stop_token_ids": [2, 7], "seed": 5, "logprobs": 1,
+    assert kw == {"n": 8, "temperature": 0.7, "top_p": 0.9, "top_k": -1, "max_tokens": 32, "min_tokens": 0,
+                  "stop": ["}"], "include_stop_str_in_output": True, "stop_token_ids": [2, 7], "seed": 5, "logprobs": 1,
                   "skip_special_tokens": True}
     greedy = vllm_sampling_kwargs(SamplingParams(temperature=0), 1, seed=5)
     assert greedy["top_k"] == 1 and greedy["seed"] is None and greedy["logprobs"] is None

@@ -146,6 +146,20 @@ def test_markdown_escapes_model_names_like_html(tmp_path):
     assert len(row) == 1 and row[0].count(" | ") == 3  # model, GSM8K, Math AVG, Overall AVG: no injected cell
 
 
+def test_bbeh_shows_both_averages_labelled(tmp_path):
+    from pretrainzero.eval.benchmarks import bbeh
+
+    rec = make_record("model-a", "bbeh", score=0.5, n_total=4520)
+    rec["per_category"] = {"boolean_expressions": {"score": 1.0, "n": 2}, "word_sorting": {"score": 0.0, "n": 2}}
+    rec["metrics"]["harmonic_mean"] = bbeh.harmonic_mean({"boolean_expressions": 1.0, "word_sorting": 0.0})
+    root = make_root(tmp_path, [rec], with_reference=False)
+    render(root)
+    md = (root / "README.md").read_text()
+    assert "| model-a | 50.00 ± " in md  # the cell: the micro average
+    assert "BBEH micro average over items shown" in md
+    assert "adjusted harmonic mean over its tasks: 1.98" in md  # 2 / (1/101 + 1/1) percent
+
+
 def test_mostly_fallback_and_local_rows_are_flagged(tmp_path):
     guess = make_record("guesser", "gsm8k", score=0.23)
     guess["metrics"]["miss_rate"] = 1.0

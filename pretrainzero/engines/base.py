@@ -19,7 +19,9 @@ class SamplingParams:
     """Decoding settings shared by all engines. ``temperature == 0`` means greedy.
 
     ``logprobs``: also return each generated token's log-probability (costs one log-softmax
-    per decoding step on the transformers engine).
+    per decoding step on the transformers engine). ``min_new_tokens``: EOS cannot be drawn
+    before this many tokens and stop strings count only from then on (HF's ``min_new_tokens``,
+    vLLM's ``min_tokens``); benchmarks use it to make every sample the same length.
     """
 
     temperature: float = 1.0
@@ -27,6 +29,7 @@ class SamplingParams:
     max_new_tokens: int = 256
     stop: tuple[str, ...] = ()
     logprobs: bool = False
+    min_new_tokens: int = 0
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -35,6 +38,9 @@ class SamplingParams:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if not 0 <= self.min_new_tokens <= self.max_new_tokens:
+            raise ValueError(f"min_new_tokens must be in [0, max_new_tokens={self.max_new_tokens}], "
+                             f"got {self.min_new_tokens}")
         if isinstance(self.stop, str) or not all(isinstance(s, str) and s for s in self.stop):
             raise ValueError(f"stop must be a tuple of non-empty strings, got {self.stop!r}")
 

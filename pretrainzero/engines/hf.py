@@ -14,7 +14,8 @@ The loop (:meth:`TransformersEngine.generate`), and why each part is there:
   ``t``-th token with the ``t``-th uniform of its own ``torch.Generator`` seeded by
   :func:`~pretrainzero.engines.base.sample_seed` (drawn once per row, the rest is batched);
   greedy is ``argmax``;
-* log-probabilities (when asked) from the same logits the token was drawn from.
+* log-probabilities (when asked) from the same logits the token was drawn from (EOS masked
+  while a row is shorter than ``min_new_tokens``).
 
 End of sequence, stop strings and seeding follow the rules of :mod:`pretrainzero.engines`. Only
 transformers APIs present from 5.15 on are used: a :class:`~transformers.DynamicCache` built
@@ -158,6 +159,11 @@ class TransformersEngine:
         alive = list(range(len(chunk)))  # chunk row of each live batch row
         for step in range(params.max_new_tokens):
             u = uniforms[alive, step] if uniforms is not None else None
+            # HF's min_new_tokens / vLLM's min_tokens: EOS cannot be drawn while fewer than min_new_tokens
+            # tokens precede it, and a stop string only counts once the sample has min_new_tokens tokens
+            if step < params.min_new_tokens and self.eos_ids:
+                logits = logits.index_fill(-1, eos, float("-inf"))
+            early = step + 1 < params.min_new_tokens
             nxt, lp = _next_tokens(logits, params, u)
             nxt_list, eos_list = nxt.tolist(), torch.isin(nxt, eos).tolist()
             lp_list = lp.tolist() if lp is not None else None
@@ -167,7 +173,8 @@ class TransformersEngine:
                 if lp_list is not None:
                     logps[row].append(lp_list[j])
                 # a stop string is searched for in a tail window only: decoding stays O(1) per step
-                tail = tok.decode(tokens[row][-window:], skip_special_tokens=True) if stops and not eos_list[j] else ""
+                tail = (tok.decode(tokens[row][-window:], skip_special_tokens=True)
+                        if stops and not eos_list[j] and not early else "")
                 if eos_list[j] or find_stop(tail, stops):
                     finish[row] = "stop"
                 else:

@@ -157,6 +157,8 @@ class OpenAIEngine:
                                 "max_tokens": params.max_new_tokens, "seed": int(seed), "n": 1}
         if params.stop:
             body["stop"] = list(params.stop)[:4]  # the OpenAI API accepts at most 4 stop strings
+        if params.min_new_tokens:
+            body["min_tokens"] = params.min_new_tokens  # a vLLM-server extension; OpenAI itself has none
         use_chat = self.route == "chat" or (self.route == "auto" and _is_chat(prompt))
         if use_chat:
             msgs = [dict(m) for m in prompt] if _is_chat(prompt) else [{"role": "user", "content": prompt}]

@@ -81,6 +81,7 @@ def vllm_sampling_kwargs(params: SamplingParams, n: int = 1, seed: int | None = 
         "top_p": params.top_p,
         "top_k": 1 if greedy else -1,
         "max_tokens": params.max_new_tokens,
+        "min_tokens": params.min_new_tokens,
         "stop": list(params.stop),
         "include_stop_str_in_output": True,
         "stop_token_ids": list(stop_token_ids or []),

@@ -93,7 +93,8 @@ def _measured_cell(rec: Record) -> Cell:
         notes.append(f"model only on the submitter's machine ({rec.record.model.source}): not reproducible")
     harmonic = rec.record.metrics.harmonic_mean
     if harmonic is not None:
-        notes.append(f"micro average shown; BBEH's official harmonic mean over tasks: {100 * harmonic:.2f}")
+        notes.append(f"BBEH micro average over items shown (the number the paper and General-Reasoner report); "
+                     f"BBEH's official headline, the adjusted harmonic mean over its tasks: {100 * harmonic:.2f}")
     return Cell(100 * rec.score, stderr, flags, "; ".join(notes), rec.id, miss, trunc)
 
 

@@ -108,10 +108,12 @@ def _shared_prompt_logits(
     from ..engines.hf import cache_kwarg, new_cache
     from ..engines.padding import left_pad
 
-    # pass 1: each distinct prompt minus its last token, left-padded, once (with grad)
+    # pass 1: each distinct prompt minus its last token, left-padded, once (with grad); only its KV
+    # cache is used, so the vocabulary projection runs on one position, not the whole prompt
     ids1, att1, pos1 = left_pad([p[:-1] for p in prompts], pad_id, device=device)
     cache = new_cache(model)  # filled in place by the forward pass
-    model(input_ids=ids1, attention_mask=att1, position_ids=pos1, use_cache=True, **{cache_kwarg(model): cache})
+    model(input_ids=ids1, attention_mask=att1, position_ids=pos1, use_cache=True, logits_to_keep=1,
+          **{cache_kwarg(model): cache})
     cache.batch_select_indices(torch.tensor(index, device=device))  # one row per sample (differentiable)
     # pass 2: last prompt token + completion (right-padded) on top of the shared cache
     ids2, att2 = _right_padded([[s.prompt_ids[-1], *s.completion_ids[:-1]] for s in samples], pad_id, C)
