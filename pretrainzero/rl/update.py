@@ -101,6 +101,8 @@ def token_logprobs(
     with torch.no_grad():
         entropy = lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)
     return logp, mask.to(logp.dtype), entropy
+
+
 def _shared_prompt_logits(
     model: Any, samples: list[Sample], prompts: list[tuple[int, ...]], index: list[int], pad_id: int, C: int,
     device: Any,
