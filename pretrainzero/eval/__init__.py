@@ -1,9 +1,10 @@
 """Evaluation harness: benchmarks × protocols → per-sample verdicts → aggregates.
 
-Data and protocol half (this package's pure parts): :mod:`.benchmarks` (specs, loaders),
-:mod:`.protocols` (frozen, versioned recipes), :mod:`.extract` (answer extractors),
-:mod:`.grade` (Math-Verify in a process pool, BBEH fuzzy match), :mod:`.aggregate`
-(mean@k, stderr, Math AVG, Overall AVG). Nothing here imports torch or a model backend.
+Data and protocol half (this package's pure parts): :mod:`.benchmarks` (one module per benchmark,
+their registry, the loader), :mod:`.protocols` (frozen, versioned recipes, by benchmark kind),
+:mod:`.extract` (answer extractors), :mod:`.grade` (Math-Verify in a process pool, BBEH fuzzy
+match), :mod:`.aggregate` (mean@k, stderr, Math AVG, Overall AVG). Nothing here imports torch or
+a model backend.
 """
 
 from __future__ import annotations
