@@ -87,6 +87,10 @@ def test_schema_catches_a_bad_record() -> None:
     assert any(e.startswith("subset") for e in validate_record(rec))
     with pytest.raises(RecordError, match="subset: null"):  # eval refuses to build it at all
         _record([_row("q1", 0, 1.0)], subset=None)
+    # ... nor one the registries contradict: GSM8K has 1319 items, not 2.
+    full_of_two = {"source": "x", "revision": None, "sha256": "ab", "n_total": 2, "n_evaluated": 1}
+    with pytest.raises(RecordError, match="dataset.n_total: gsm8k has 1319 items"):
+        _record([_row("q1", 0, 1.0)], subset={"limit": 1, "label": "first 1 of 2"}, dataset=full_of_two)
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:

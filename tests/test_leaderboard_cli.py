@@ -175,10 +175,10 @@ def _variant(tmp_path: Path, name: str, **changes) -> Path:
 )
 def test_submit_refuses_impossible_records(tmp_path, capsys, name, changes, needle):
     from pretrainzero.cli import main
-    from pretrainzero.leaderboard.checks import _packaged_sha
+    from pretrainzero.eval.registry import packaged_sha
 
     if changes.get("dataset__source") == "PACKAGED":
-        known = _packaged_sha("gsm8k")
+        known = packaged_sha("gsm8k")
         if known is None:
             pytest.skip("packaged GSM8K not installed")
         changes["dataset__source"] = known[0]

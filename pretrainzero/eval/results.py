@@ -30,6 +30,7 @@ from typing import Any
 
 from ..record import SCHEMA_VERSION, ResultsRecord, parse_record
 from ..record.lmeval import results_path, to_lmeval
+from .registry import registry
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,9 @@ def build_record(*, row_id: str, model: Mapping[str, Any], benchmark: str, subse
                  decoding: Mapping[str, Any], engine: Mapping[str, Any], metrics: Mapping[str, Any],
                  per_category: Mapping[str, Any], samples_file: str | None, notes: str | None = None,
                  created_at: str | None = None) -> ResultsRecord:
-    """Assemble and validate a record; :class:`~pretrainzero.record.RecordError` names what is wrong."""
+    """Assemble a record and check it, against the registries too (an unknown protocol version, a row
+    count or packaged sha256 that is not the benchmark's); :class:`~pretrainzero.record.RecordError`
+    names what is wrong, before anything is written."""
     from .. import __version__
 
     record: dict[str, Any] = {
@@ -152,7 +155,7 @@ def build_record(*, row_id: str, model: Mapping[str, Any], benchmark: str, subse
     }
     if notes:
         record["notes"] = notes
-    return parse_record(record)
+    return parse_record(record, registry())
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

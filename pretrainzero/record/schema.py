@@ -214,7 +214,7 @@ class BenchmarkFacts:
 
 @dataclass(frozen=True)
 class Registry:
-    """The protocols and benchmarks a record may name (``pretrainzero.leaderboard.checks.registry``)."""
+    """The protocols and benchmarks a record may name (``pretrainzero.eval.registry.registry``)."""
 
     protocols: Mapping[str, ProtocolFacts]
     benchmarks: Mapping[str, BenchmarkFacts]
