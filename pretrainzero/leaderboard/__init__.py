@@ -4,7 +4,8 @@ The record itself (its typed models, validator and ``row_id``) is :mod:`pretrain
 below both this package and the eval harness that writes it.
 
 - ``store``: load every record under ``leaderboards/results/`` (never dropping one), ``submit``.
-- ``checks``: the registry facts and submission policy ``submit`` checks records against.
+- ``checks``: what ``submit`` checks: the record's registry rules (facts from
+  :mod:`pretrainzero.eval.registry`) and that its model is loadable by others.
 - ``reference``: the paper's Tables 1-4 with citation, claimed protocol and suspect flags.
 - ``aggregate``: Math AVG / Overall AVG with partial sets labelled.
 - ``table``, ``markdown``, ``html``, ``render``: one table per protocol, README.md and index.html.

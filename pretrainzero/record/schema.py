@@ -152,7 +152,7 @@ class ResultsRecord(BaseModel):
     """One evaluation: what was run, on which data, how, and what it scored."""
 
     model_config = _CLOSED
-    schema_version: Literal[1]
+    schema_version: Literal[1]  # SCHEMA_VERSION; a bump adds its own model and keeps version-1 records valid
     id: Text
     model: ModelInfo
     benchmark: BenchmarkId
