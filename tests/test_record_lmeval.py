@@ -159,3 +159,11 @@ def test_conversion_refuses_mixed_models_and_keeps_unknowns_out() -> None:
     assert "exact_match_stderr,pz-0shot-boxed" not in data["results"]["gsm8k"]  # unknown, not "N/A"
     assert data["task_hashes"] == {} and data["git_hash"] == "513eac8"
     assert results_path("o", [a]).as_posix() == "o/lm-eval/SmolLM2-135M-Instruct/results_2026-11-25T22-00-00.json"
+
+
+def test_n_shot_of_every_protocol() -> None:
+    from pretrainzero.eval.protocols import PROTOCOLS
+    from pretrainzero.eval.results import n_shot
+
+    assert {pid: n_shot(p) for pid, p in PROTOCOLS.items()} == {
+        "pz-0shot-boxed": 0, "mmlu-pro-official": 5, "supergpqa-official": 0, "supergpqa-official-5shot": 5}
