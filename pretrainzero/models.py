@@ -20,8 +20,10 @@ import importlib.util
 import os
 import re
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,15 @@ def _write_atomically(out: Path, write: Any) -> Path:
     return out
 
 
+@contextlib.contextmanager
+def _announce(what: str) -> Iterator[None]:
+    """A line before and after a one-off build (seconds to a minute), so no phase runs silently."""
+    print(f"{what} (once) ...", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    yield
+    print(f"{what}: done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+
+
 def _is_model_dir(path: Path) -> bool:
     return (path / "config.json").exists() and any(path.glob("*.safetensors"))
 
@@ -98,19 +109,20 @@ def convert_smollm2(out_dir: str | Path | None = None) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    gguf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    cfg = gguf_model.config
-    if hasattr(cfg, "quantization_config"):
-        del cfg.quantization_config  # a GGUF-loaded model refuses save_pretrained; rebuild plainly
-    plain = AutoModelForCausalLM.from_config(cfg)
-    plain.load_state_dict(gguf_model.state_dict())
+    with _announce(f"converting the packaged {SMOLLM2_GGUF} into {out}"):
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        gguf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        cfg = gguf_model.config
+        if hasattr(cfg, "quantization_config"):
+            del cfg.quantization_config  # a GGUF-loaded model refuses save_pretrained; rebuild plainly
+        plain = AutoModelForCausalLM.from_config(cfg)
+        plain.load_state_dict(gguf_model.state_dict())
 
-    def write(tmp: Path) -> None:
-        plain.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
+        def write(tmp: Path) -> None:
+            plain.save_pretrained(tmp, safe_serialization=True)
+            tok.save_pretrained(tmp)
 
-    return _write_atomically(out, write)
+        return _write_atomically(out, write)
 
 
 def build_tiny_smollm2(out_dir: str | Path | None = None, *, hidden_size: int = 64, num_layers: int = 2) -> Path:
@@ -131,8 +143,9 @@ def build_tiny_smollm2(out_dir: str | Path | None = None, *, hidden_size: int = 
     if _is_model_dir(converted):
         tok = AutoTokenizer.from_pretrained(converted)
     else:
-        gguf = _smollm2_gguf()
-        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        with _announce(f"building the tiny model into {out}"):  # the slow part: the GGUF's tokenizer
+            gguf = _smollm2_gguf()
+            tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     torch.manual_seed(0)
     cfg = LlamaConfig(
         vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=hidden_size * 2,

@@ -5,6 +5,8 @@
   predictions and scores (``extract_prediction``/``exact_match``/``prefix_match``) or parses a
   proposed mask (``last_mask``); envs, the RL step, held-out eval and verifiers call it.
 * One masker registry: ``MASKERS`` is defined only in ``pretrainzero/masking.py``.
+* One left-padding helper: position ids are derived from an attention mask (``mask.cumsum(-1) - 1``)
+  only in ``pretrainzero/engines/padding.py``; every left-padded batch is built there.
 """
 
 from __future__ import annotations
@@ -73,3 +75,9 @@ def test_one_masker_registry():
                 for t in getattr(node, "targets", [getattr(node, "target", None)]))
     ]
     assert owners == ["pretrainzero/masking.py"]
+
+
+def test_one_left_padding_helper():
+    """Positions from a mask's running count are the mark of hand-written left padding."""
+    owners = [path for path, tree in modules().items() if ".cumsum(-1) - 1" in ast.unparse(tree)]
+    assert owners == ["pretrainzero/engines/padding.py"], owners

@@ -201,3 +201,18 @@ def test_an_endpoint_that_does_not_answer_is_one_line_from_the_central_handler(c
     last = err.strip().splitlines()[-1]  # after the run's progress log line
     assert rc == 2 and "Traceback" not in err, err
     assert last.startswith("error: http://127.0.0.1:9/v1/") and "--max-retries" in last, err
+
+
+def test_out_below_a_file_names_the_flag(capsys, tmp_path, train_args, tiny_model_dir):
+    """``--out FILE/sub`` (a file in the middle of the path) is one line naming --out, for every verb."""
+    (tmp_path / "file.txt").write_text("mine")
+    bad = str(tmp_path / "file.txt" / "sub")
+    verbs = [
+        [*train_args, "--out", bad],
+        ["export", str(tiny_model_dir), "--out", bad],
+        ["eval", "--model", "tiny", "--benchmarks", "gsm8k", "--protocol", "pz-0shot-boxed", "--limit", "1",
+         "--out", bad],
+    ]
+    for argv in verbs:
+        assert f"--out {bad}: {tmp_path / 'file.txt'} is a file, not a folder" in _error(capsys, argv), argv[0]
+    assert (tmp_path / "file.txt").read_text() == "mine"

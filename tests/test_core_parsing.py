@@ -63,3 +63,28 @@ def test_parsing_is_linear_on_adversarial_input():
 )
 def test_strip_think(text, expected):
     assert strip_think(text) == expected
+
+
+def test_every_caller_misses_a_truncated_final_answer():
+    r"""A completion cut off inside its last ``\boxed{`` / ``\mask{`` holds no answer for every caller:
+    the predictor reward, mask proposal (envs, RL step, SFT, verifiers all use game.parse_mask), and
+    the eval protocols' extraction, never the earlier complete one."""
+    import gymnasium
+
+    from pretrainzero.eval.benchmarks import Sample
+    from pretrainzero.eval.protocols import get_protocol
+    from pretrainzero.game import parse_mask
+
+    paragraph = "The river Seine flows through Paris. The Loire flows to Nantes."
+    assert parse_mask(paragraph, r"\mask{Seine}").answer == "Seine"
+    assert parse_mask(paragraph, r"\mask{Seine} or rather \mask{Loi").reason == "no_mask"
+    env = gymnasium.make("pretrainzero/wiki-vital-en-MaskGeneration-v1")
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(r"\mask{the} then \mask{a")
+    assert (info["valid"], info["reason"], reward) == (False, "no_mask", 0.0)
+    protocol = get_protocol("pz-0shot-boxed")
+    for sample in (Sample(id="math", question="1+2?", answer="3"),
+                   Sample(id="mcq", question="Pick", answer="B", choices=("x", "y", "z", "w"))):
+        gold = sample.answer
+        assert protocol.extract(rf"so \boxed{{{gold}}}", sample) == gold
+        assert protocol.extract(rf"so \boxed{{{gold}}} but wait, \boxed{{", sample) is None

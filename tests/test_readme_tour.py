@@ -68,8 +68,10 @@ def test_quick_tour_runs(checkout, capsys):
         if args[0] == "eval":  # the one slow line: same command on the tiny model (verbatim: the slow test)
             args[args.index("--model") + 1] = "tiny"
         assert main(args) == 0, shlex.join(argv)
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "pretrainzero/wiki-vital-en-MaskedSpan-v1" in out and "PASS" in out
+    # the one-off build of `tiny` into the fresh cache says what it does (no silent phase)
+    assert "building the tiny model into" in err and "done in" in err
     assert "agent=oracle  episodes=1000  mean reward 1.0000" in out
     assert (checkout / "runs" / "tiny" / "checkpoints" / "step-000003").is_dir()
     assert (checkout / "models" / "tiny" / "model.safetensors").is_file()

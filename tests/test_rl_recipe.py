@@ -28,7 +28,7 @@ def test_paper_recipe_file_matches_the_paper():
     assert r.lr == 5e-7 and r.algorithm_kwargs == {"eps_low": 0.2, "eps_high": 0.28} and r.steps == 2000
 
 
-@pytest.mark.parametrize("name", ["paper-qwen3-4b", "paper-smollm3-3b"])
+@pytest.mark.parametrize("name", sorted(p.stem for p in AGENTS.glob("paper-*.yaml")))
 def test_paper_recipes_stop_at_the_chat_templates_end_of_turn(name, tiny):
     from pretrainzero.engines import end_of_turn_id
 

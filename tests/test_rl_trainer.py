@@ -236,6 +236,12 @@ def test_shared_prompt_pass_matches_the_plain_pass(tiny_model_dir):
     assert torch.equal(ma, mb) and ma.sum() == 5 + 3 + 6 + 1 + 4
     assert torch.allclose(a, b, atol=1e-5) and torch.allclose(ea, eb, atol=1e-5)
     assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(ga, gb, strict=True))
+    with torch.no_grad():  # both equal each sample run alone, without any padding
+        for r, s in enumerate(samples):
+            logits = model(input_ids=torch.tensor([s.prompt_ids + s.completion_ids])).logits[0].float() / 0.7
+            alone = torch.log_softmax(logits, -1)[len(s.prompt_ids) - 1 : -1].gather(
+                -1, torch.tensor(s.completion_ids)[:, None])[:, 0]
+            assert torch.allclose(a[r, : len(s.completion_ids)], alone, atol=1e-5), r
 
 
 def test_cold_start_steps_then_active_masking(tiny_model_dir, corpus, tmp_path):

@@ -39,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.target).expanduser()
     if target.exists():
         from ..rl.export import export_model, push_to_hub
+        from ._args import check_folder_arg
 
+        check_folder_arg(args.out, "--out")
         done = export_model(target, args.out, step=args.step, overwrite=args.overwrite)
         for reason in done.skipped:
             print(f"note: skipped damaged checkpoint {reason}")

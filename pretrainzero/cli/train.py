@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ._args import check_folder_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = list(args.overrides) + ([f"steps={args.steps}"] if args.steps is not None else [])
     recipe = load_recipe(args.recipe, overrides)  # validated before any model loads
     out = Path(args.out or Path("runs") / recipe.name)
+    check_folder_arg(out, "--out")  # a file anywhere in the path: one line naming --out
     if args.backend == "openrlhf":
         return run_openrlhf(args, recipe, overrides, out)
     for flag in ("dry_run", "nodes", "gpus_per_node", "ray_address"):

@@ -83,14 +83,13 @@ def token_logprobs(
     if share_prompts and len(uniq) < len(samples) and min(len(p) for p in uniq) > 1:
         logits, comp, mask = _shared_prompt_logits(model, samples, list(uniq), index, pad_id, C, device)
     else:
-        P = max(len(s.prompt_ids) for s in samples)
-        ids = torch.full((len(samples), P + C), pad_id, dtype=torch.long)
-        attn = torch.zeros((len(samples), P + C), dtype=torch.long)
-        for r, s in enumerate(samples):
-            p, c = len(s.prompt_ids), len(s.completion_ids)
-            ids[r, P - p : P + c] = torch.tensor(s.prompt_ids + s.completion_ids, dtype=torch.long)
-            attn[r, P - p : P + c] = 1
-        pos = (attn.cumsum(-1) - 1).clamp(min=0)
+        from ..engines.padding import left_pad
+
+        p_ids, p_att, p_pos = left_pad([s.prompt_ids for s in samples], pad_id)
+        c_ids, c_att = _right_padded([s.completion_ids for s in samples], pad_id, C)
+        P = p_ids.shape[1]
+        ids, attn = torch.cat([p_ids, c_ids], dim=1), torch.cat([p_att, c_att], dim=1)
+        pos = torch.cat([p_pos, p_att.sum(-1, keepdim=True) + torch.arange(C)], dim=1)  # completions continue
         ids, attn, pos = ids.to(device), attn.to(device), pos.to(device)
         out = model(input_ids=ids, attention_mask=attn, position_ids=pos, logits_to_keep=C + 1, use_cache=False)
         logits, comp, mask = out.logits[:, :-1], ids[:, P:], attn[:, P:]
@@ -128,6 +127,7 @@ class TokenLogProb(torch.autograd.Function):
         grad_logits = torch.sub(logits, lse).exp_().mul_(-grad.unsqueeze(-1))
         return grad_logits.scatter_add_(-1, tokens.unsqueeze(-1), grad.unsqueeze(-1)), None
 
+
 def _shared_prompt_logits(
     model: Any, samples: list[Sample], prompts: list[tuple[int, ...]], index: list[int], pad_id: int, C: int,
     device: Any,
@@ -143,14 +143,8 @@ def _shared_prompt_logits(
           **{cache_kwarg(model): cache})
     cache.batch_select_indices(torch.tensor(index, device=device))  # one row per sample (differentiable)
     # pass 2: last prompt token + completion (right-padded) on top of the shared cache
-    ids2 = torch.full((len(samples), C), pad_id, dtype=torch.long)
-    att2 = torch.zeros((len(samples), C), dtype=torch.long)
-    comp = torch.full((len(samples), C), pad_id, dtype=torch.long)
-    for r, s in enumerate(samples):
-        c = len(s.completion_ids)
-        ids2[r, :c] = torch.tensor([s.prompt_ids[-1], *s.completion_ids[:-1]], dtype=torch.long)
-        att2[r, :c] = 1
-        comp[r, :c] = torch.tensor(s.completion_ids, dtype=torch.long)
+    ids2, att2 = _right_padded([[s.prompt_ids[-1], *s.completion_ids[:-1]] for s in samples], pad_id, C)
+    comp, _ = _right_padded([s.completion_ids for s in samples], pad_id, C)
     start = torch.tensor([len(s.prompt_ids) - 1 for s in samples])
     pos2 = start[:, None] + torch.arange(C)[None, :]
     attn = torch.cat([att1[index].cpu(), att2], dim=1)
@@ -164,6 +158,16 @@ def make_adamw(params: list[torch.Tensor], lr: float, weight_decay: float) -> to
     float rounding) where it exists for the weights' device, else the default implementation."""
     fused = all(p.device.type in ("cpu", "cuda") for p in params)
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
+
+
+def _right_padded(rows: list[list[int]], pad_id: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Completion rows right-padded to ``width`` (they start in one column), and their attention mask."""
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    att = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
+        att[r, : len(row)] = 1
+    return ids, att
 
 
 def split_mini_batches(samples: list[Sample], k: int) -> list[list[Sample]]:
