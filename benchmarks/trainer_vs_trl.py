@@ -24,6 +24,8 @@ and a bf16 forward/backward is many times slower than fp32 (``--fast-dtype float
     python benchmarks/trainer_vs_trl.py --model tiny28m --steps 5 --warmup 2 [--fast]
     python benchmarks/trainer_vs_trl.py --model smollm2-135m --fast
 
+Each contestant runs in a fresh Python process (``--same-process``: all in this one), so nothing one
+of them sets up (thread pools, allocator settings, a fragmented heap) carries over to the next.
 Run it on a quiet machine: numbers taken while other processes share the cores are only
 indicative. ``--only ours,trl,limit,fast`` runs a subset; ``--json FILE`` writes the numbers.
 """
@@ -222,6 +224,26 @@ def run_limit(path: str, prompts: list[tuple[str, str]], args: argparse.Namespac
     return times[args.warmup :]
 
 
+def in_own_process(name: str, args: argparse.Namespace) -> list[float]:
+    """Time one contestant in a fresh Python process: nothing one contestant sets up (thread pools,
+    allocator settings, imported libraries' state, a fragmented heap) carries over to the next."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "times.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--only", name, "--same-process", "--json", str(out),
+               "--model", args.model, "--prompts", str(args.prompts), "--group", str(args.group),
+               "--completion-len", str(args.completion_len), "--paragraph-words", str(args.paragraph_words),
+               "--steps", str(args.steps), "--warmup", str(args.warmup), "--fast-dtype", args.fast_dtype,
+               "--seed", str(args.seed), "--cache", args.cache]
+        if args.threads:
+            cmd += ["--threads", str(args.threads)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"{name} failed:\n{(done.stdout + done.stderr)[-4000:]}")
+        return json.loads(out.read_text())[name]["times"]
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -243,6 +265,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "pretrainzero-bench"))
     ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--same-process", action="store_true",
+                    help="run every contestant in this process (default: each in a fresh one)")
     args = ap.parse_args(argv)
 
     import torch
@@ -274,7 +298,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     for name in ("limit", "ours", "ours-noshare", "trl", "fast"):
         if name in which:
-            times = runners[name]()
+            times = runners[name]() if args.same_process or len(which) == 1 else in_own_process(name, args)
             res[name] = {"median_s": statistics.median(times), "times": times}
             steps = ", ".join(f"{t:.2f}" for t in times)
             print(f"  {name:12s} {statistics.median(times):7.2f} s/step   (steps: {steps})", flush=True)

@@ -298,3 +298,29 @@ def test_weights_finite_check_catches_nan_and_inf():
         params[1][2] = bad
         assert not _weights_finite(params)
         params[1][2] = 0.5
+
+
+def test_keep_freed_memory_stops_page_faults_on_reallocation():
+    import subprocess
+    import sys
+
+    probe = """
+import resource, sys, torch
+from pretrainzero.rl.memory import keep_freed_memory
+def faults():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(4):
+        torch.ones(64 * 2**20 // 4)  # 64 MB allocated, touched, freed
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+default = faults()
+assert keep_freed_memory()
+for _ in range(4):
+    faults()  # the heap grows until freed blocks are reused
+print(default, faults())
+"""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc only")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    default, kept = int(out[0]), int(out[1])
+    assert default > 4 * 10_000  # each fresh 64 MB block faults its ~16k pages in
+    assert kept < default / 10

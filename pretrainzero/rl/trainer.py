@@ -53,6 +53,7 @@ from ..progress import Progress
 from .algorithms import recipe_algorithm
 from .checkpoint import latest_checkpoint, save_checkpoint
 from .data import ParagraphStream
+from .memory import keep_freed_memory
 from .metrics import MetricsLog, read_metrics
 from .precision import checkpointed_layers, enable_gradient_checkpointing, precision
 from .preflight import check_before_loading, predictor_reward_factory
@@ -185,6 +186,8 @@ def train(
     state = run.state
     model_path = str(state.path) if state else recipe.model
     prec, device = precision(recipe.dtype), _device(recipe)
+    if device == "cpu":
+        keep_freed_memory()  # no page faults for the memory each step frees and allocates again
     model, tok = load_model(model_path, dtype=prec.param_dtype, device=device)  # fp32 masters under bfloat16
     model.eval()  # no dropout: the sampled and the trained policy must be the same function
     if recipe.gradient_checkpointing:
