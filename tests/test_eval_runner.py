@@ -27,7 +27,7 @@ def _cfg(model: Path, **kw: object) -> dict:
 def test_record_is_valid_and_labelled(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend) -> None:
     rec = run_eval(_cfg(tiny_model_dir), tmp_path, backend=backend)
     assert validate_record(rec) == []
-    assert rec["id"] == "tiny__gsm8k__pz-0shot-boxed-v2"
+    assert rec["id"] == "tiny__gsm8k__pz-0shot-boxed-v2__first6"
     assert rec["subset"] == {"limit": 6, "label": "first 6 of 1319"}
     assert rec["dataset"]["n_evaluated"] == 6 and rec["dataset"]["n_total"] == 1319
     assert rec["decoding"]["max_new_tokens"] == 4 and rec["config"]["max_new_tokens"] == 4
@@ -46,7 +46,7 @@ def test_record_is_valid_and_labelled(tmp_path: Path, tiny_model_dir: Path, back
 def test_resume_generates_only_missing(tmp_path: Path, tiny_model_dir: Path, backend: LocalBackend) -> None:
     cfg = _cfg(tiny_model_dir)
     first = run_eval(cfg, tmp_path, backend=backend)
-    cache_file = tmp_path / "cache" / f"{first['id']}.jsonl"
+    cache_file = tmp_path / "cache" / f"{first['id'].removesuffix('__first6')}.jsonl"
     lines = cache_file.read_text().splitlines()
     assert len(lines) == 6
     # Simulate a run killed mid-way: two entries kept, the third torn mid-line.
@@ -175,4 +175,4 @@ def test_allow_partial_file_is_labelled_subset(tmp_path: Path, tiny_model_dir: P
                    tmp_path, backend=backend)
     assert validate_record(rec) == []
     assert rec["subset"]["label"].startswith("partial/custom file") and rec["config"]["allow_partial"] is True
-    assert rec["id"].endswith("__pz-0shot-boxed-v2")
+    assert rec["id"].endswith("__pz-0shot-boxed-v2__partial2")

@@ -70,7 +70,7 @@ def run(argv):
 def test_runner_record_passes_the_leaderboard_schema(produced):
     record, out = produced
     assert validate_record(record) == []
-    assert record["id"] == "canned-model__gsm8k__pz-0shot-boxed-v2"
+    assert record["id"] == "canned-model__gsm8k__pz-0shot-boxed-v2__first3"
     assert (
         record["subset"] == {"limit": 3, "label": record["subset"]["label"]}
         and "3" in record["subset"]["label"]

@@ -162,3 +162,25 @@ def test_submit_rejects_invalid_record_without_writing(tmp_path):
     with pytest.raises(InvalidRecordError, match="metrics.score"):
         submit(src, tmp_path / "results")
     assert not (tmp_path / "results").exists() or not list((tmp_path / "results").rglob("*.json"))
+
+
+def test_subset_and_full_runs_of_one_model_get_different_ids_and_both_stay(tmp_path):
+    """A first-100, a seeded sample, a partial file and the full run never overwrite each other."""
+    results = tmp_path / "results"
+    full = make_record(subset=None, samples_file=None, score=0.4)
+    full["protocol"]["version"] = 2
+    full["dataset"]["n_evaluated"] = full["dataset"]["n_total"]
+    full["id"] = row_id(full["model"]["name"], "gsm8k", "pz-0shot-boxed", 2)
+    subsets = [({"limit": 100, "label": "first 100 of 1319"}, "__first100"),
+               ({"limit": 100, "label": "100 of 1319, stratified", "seed": 7}, "__n100-seed7"),
+               ({"limit": 100, "label": "partial/custom file (100 questions)", "partial": True}, "__partial100")]
+    for i, (subset, tag) in enumerate(subsets):
+        rec = {**json.loads(json.dumps(full)), "subset": subset, "id": full["id"] + tag}
+        rec["dataset"]["n_evaluated"] = 100
+        assert validate_record(rec) == [], (tag, validate_record(rec))
+        submit(write(tmp_path / f"s{i}.json", rec), results)
+    # the untagged id is now the full run's: submitting the full run replaces nothing
+    assert validate_record({**full, "id": full["id"] + "__first100"})  # a full run cannot wear a subset tag
+    submit(write(tmp_path / "full.json", full), results)
+    ids = sorted(r.id for r in load_records(results))
+    assert ids == sorted([full["id"]] + [full["id"] + t for _, t in subsets])

@@ -62,7 +62,8 @@ def regrade(record: ResultsRecord, rows: Sequence[Mapping[str, Any]],
     metrics, per_category = compute_metrics(new_rows)
     if bench.spec.extra_metrics is not None:
         metrics.update(bench.spec.extra_metrics({c: v["score"] for c, v in per_category.items()}))
-    new_id = row_id(record.model.name, record.benchmark, protocol.id, protocol.version)
+    new_id = row_id(record.model.name, record.benchmark, protocol.id, protocol.version,
+                    None if record.subset is None else record.subset.tag)
     note = (f"re-graded {utc_now()} from {rid} (protocol v{record.protocol.version} generations, same prompts) "
             f"with {protocol.id} v{protocol.version}: score {100 * record.metrics.score:.2f} -> "
             f"{100 * metrics['score']:.2f}")

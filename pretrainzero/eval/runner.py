@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..progress import Progress
-from ..record import ResultsRecord, row_id
+from ..record import ResultsRecord, row_id, subset_tag
 from . import cache as gen_cache
 from .backends import BACKENDS, Backend, BackendConfig, GenParams, make_backend
 from .benchmarks import LoadedBenchmark, Sample, load_benchmark
@@ -168,7 +168,8 @@ def select_samples(samples: Sequence[Sample], limit: int | None, subset_seed: in
 def _subset(n_eval: int, n_total: int, limit: int | None, subset_seed: int | None,
             partial_file: bool) -> dict[str, Any] | None:
     if partial_file:
-        return {"limit": n_eval, "label": f"partial/custom file ({n_eval} questions; official count differs)"}
+        return {"limit": n_eval, "label": f"partial/custom file ({n_eval} questions; official count differs)",
+                "partial": True}
     if limit is None or n_eval >= n_total:
         return None
     if subset_seed is not None:
@@ -201,7 +202,14 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
     samples = select_samples(bench.samples, cfg.get("limit"), cfg.get("subset_seed"))
     decoding, deviations = effective_decoding(protocol, benchmark, cfg)
     name = model_display_name(cfg)
-    rid = row_id(name, benchmark, protocol.id, protocol.version)
+    subset = _subset(len(samples), len(bench.samples), cfg.get("limit"), cfg.get("subset_seed"),
+                     partial_file=(bench.spec.expected_rows is not None
+                                   and len(bench.samples) != bench.spec.expected_rows))
+    # The cache is shared by full and subset runs (same generation keys); the record id is not.
+    base_id = row_id(name, benchmark, protocol.id, protocol.version)
+    rid = row_id(name, benchmark, protocol.id, protocol.version,
+                 None if subset is None else subset_tag(subset["limit"], seed=subset.get("seed"),
+                                                        partial=subset.get("partial", False)))
     info = backend.model_info()
 
     prompts = build_prompts(protocol, samples, bench, backend, decoding.max_new_tokens)
@@ -210,7 +218,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
     dec_key = {"temperature": decoding.temperature, "top_p": decoding.top_p,
                "max_new_tokens": decoding.max_new_tokens, "stop": list(decoding.stop), "seed": decoding.seed}
     model_key = f"{cfg['backend']}|{info.get('source')}|{info.get('sha256')}|{cfg['dtype']}"
-    cache_path = Path(cache_dir or Path(out_dir) / "cache") / f"{rid}.jsonl"
+    cache_path = Path(cache_dir or Path(out_dir) / "cache") / f"{base_id}.jsonl"
     cached = gen_cache.load(cache_path)
 
     # Every (question, sample index) pair is one generation with its own seed and cache key.
@@ -277,9 +285,7 @@ def evaluate_benchmark(cfg: Mapping[str, Any], benchmark: str, backend: Backend,
         row_id=rid,
         model={"name": name, "source": str(cfg["model"]), "sha256": info.get("sha256")},
         benchmark=benchmark,
-        subset=_subset(len(samples), len(bench.samples), cfg.get("limit"), cfg.get("subset_seed"),
-                       partial_file=(bench.spec.expected_rows is not None
-                                     and len(bench.samples) != bench.spec.expected_rows)),
+        subset=subset,
         protocol={"id": protocol.id, "version": protocol.version},
         config=config,
         dataset={"source": bench.source, "revision": bench.revision, "sha256": bench.sha256,

@@ -4,14 +4,14 @@
 use :class:`ResultsRecord`, :func:`validate_record` and :func:`row_id` from here, and nothing
 here imports either of them.
 
-- ``ids``: ``slug`` and ``row_id``.
+- ``ids``: ``slug``, ``row_id`` and ``subset_tag``.
 - ``schema``: the frozen pydantic models, the cross-field and registry rules, the validator.
 - ``lmeval``: the same run in lm-evaluation-harness's results shape, for tools built for lm-eval.
 """
 
 from __future__ import annotations
 
-from .ids import row_id, slug
+from .ids import row_id, slug, subset_tag
 from .schema import (
     SCHEMA_VERSION,
     BenchmarkFacts,
@@ -35,5 +35,6 @@ __all__ = [
     "parse_record",
     "row_id",
     "slug",
+    "subset_tag",
     "validate_record",
 ]

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from .ids import row_id, slug
+from .ids import row_id, slug, subset_tag
 
 SCHEMA_VERSION = 1
 SOURCES = ("measured", "imported")
@@ -76,6 +76,12 @@ class Subset(BaseModel):
     limit: Positive
     label: Text
     seed: int | None = None  # the stratified selection's seed (``--subset-seed``)
+    partial: bool = False  # a partial or custom file (``--allow-partial``), not a selection from the full one
+
+    @property
+    def tag(self) -> str:
+        """The row id's suffix: ``first100``, ``n100-seed7`` or ``partial12``."""
+        return subset_tag(self.limit, seed=self.seed, partial=self.partial)
 
 
 class ProtocolRef(BaseModel):
@@ -175,13 +181,17 @@ class ResultsRecord(BaseModel):
 
     @property
     def expected_id(self) -> str:
-        return row_id(self.model.name, self.benchmark, self.protocol.id, self.protocol.version)
+        return row_id(self.model.name, self.benchmark, self.protocol.id, self.protocol.version,
+                      None if self.subset is None else self.subset.tag)
 
     @property
     def accepted_ids(self) -> tuple[str, ...]:
-        """The expected id and, for version 1, the id records had before versions joined it."""
-        legacy = (row_id(self.model.name, self.benchmark, self.protocol.id),) if self.protocol.version == 1 else ()
-        return (self.expected_id, *legacy)
+        """The expected id and the ids older records carry, so they stay valid: a subset record's id
+        without the subset tag, and, for protocol version 1, the id before versions joined it."""
+        legacy = [row_id(self.model.name, self.benchmark, self.protocol.id, self.protocol.version)]
+        if self.protocol.version == 1:
+            legacy.append(row_id(self.model.name, self.benchmark, self.protocol.id))
+        return tuple(dict.fromkeys([self.expected_id, *legacy]))
 
     @property
     def subset_label(self) -> str | None:
@@ -236,7 +246,7 @@ def _n(r: ResultsRecord) -> str:
 
 RULES: tuple[Rule, ...] = (
     Rule("id", lambda r, _: r.id in r.accepted_ids,
-         lambda r, _: f"expected {r.expected_id!r} (slug(model)__benchmark__protocol-v<version>), got {r.id!r}"),
+         lambda r, _: f"expected {r.expected_id!r} (slug(model)__benchmark__protocol-v<version>[__subset]), got {r.id!r}"),
     Rule("dataset.n_evaluated", lambda r, _: r.dataset.n_evaluated <= r.dataset.n_total,
          lambda r, _: f"{r.dataset.n_evaluated} exceeds dataset.n_total {r.dataset.n_total}"),
     # Partial data must never pass for a full-benchmark number.
