@@ -246,7 +246,8 @@ def _n(r: ResultsRecord) -> str:
 
 RULES: tuple[Rule, ...] = (
     Rule("id", lambda r, _: r.id in r.accepted_ids,
-         lambda r, _: f"expected {r.expected_id!r} (slug(model)__benchmark__protocol-v<version>[__subset]), got {r.id!r}"),
+         lambda r, _: (f"expected {r.expected_id!r} (slug(model)__benchmark__protocol-v<version>[__subset]), "
+                       f"got {r.id!r}")),
     Rule("dataset.n_evaluated", lambda r, _: r.dataset.n_evaluated <= r.dataset.n_total,
          lambda r, _: f"{r.dataset.n_evaluated} exceeds dataset.n_total {r.dataset.n_total}"),
     # Partial data must never pass for a full-benchmark number.
