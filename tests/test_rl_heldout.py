@@ -96,3 +96,22 @@ def test_sampled_accuracy_is_seeded_and_leaves_the_global_rng_alone(tiny_model_d
         none.per_item("sampled_accuracy")
     with pytest.raises(ValueError, match="temperature"):
         evaluate_heldout(model, tok, items, max_new_tokens=2, samples=2, temperature=0.0)
+
+
+def test_greedy_accuracy_stops_at_the_recipe_stop_like_sampling(tiny_model_dir):
+    """A model that writes ``answer}`` and then a second, wrong ``\\boxed{}`` is right under stop "}":
+    greedy held-out decoding cuts at the stop string as training's sampling does."""
+    model, tok = load_model(str(tiny_model_dir))
+    items = build_heldout_items(PARAS, MASKER, tok, prefill="\\boxed{", seed=0)
+    ex = [SFTExample(tuple(tok(i.prompt, add_special_tokens=False)["input_ids"]),
+                     tuple(tok(i.answer + "} so \\boxed{zz}", add_special_tokens=False)["input_ids"])
+                     + (tok.eos_token_id,))
+          for i in items]
+    torch.manual_seed(0)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(60):
+        sft_step(model, opt, ex, pad_token_id=tok.pad_token_id)
+    unstopped = evaluate_heldout(model, tok, items, max_new_tokens=24)
+    assert unstopped.accuracy == 0.0  # the last \boxed{} is the wrong one
+    stopped = evaluate_heldout(model, tok, items, max_new_tokens=24, stop=("}",))
+    assert stopped.accuracy == 1.0

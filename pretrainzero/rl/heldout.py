@@ -154,8 +154,8 @@ def evaluate_heldout(
 ) -> HeldoutResult:
     r"""Score ``model`` on ``items``: greedy exact match, teacher-forced span log-likelihood and,
     with ``samples`` = k > 0, mean@k exact match of completions sampled at ``temperature``
-    (``max_new_tokens`` and ``stop`` as in training; item ``i`` is seeded by ``(seed, its
-    paragraph id)``, the global RNG untouched). All generation runs on the transformers engine.
+    (both decodings with ``max_new_tokens`` and ``stop`` as in training; sampled item ``i`` is
+    seeded by ``(seed, its paragraph id)``, the global RNG untouched). All generation runs on the transformers engine.
     ``progress``: see :class:`pretrainzero.progress.Progress` (``log`` receives its lines).
 
     The likelihood context is the rendered prompt followed by ``answer_prefix`` (unless the
@@ -173,8 +173,8 @@ def evaluate_heldout(
     prompts = [it.prompt for it in items]
     engine = TransformersEngine(model, tokenizer, batch_size=batch_size)
     with Progress(len(items) * (2 + samples), "held-out", mode=progress, log=log, unit="gen") as bar:
-        greedy = engine.generate(prompts, 1, SamplingParams(temperature=0.0, max_new_tokens=max_new_tokens),
-                                 progress=bar.update)
+        greedy = engine.generate(prompts, 1, SamplingParams(temperature=0.0, max_new_tokens=max_new_tokens,
+                                                            stop=tuple(stop)), progress=bar.update)
         correct = [_score(it, [g[0].text], normalized) for it, g in zip(items, greedy, strict=True)]
         contexts = [it.prompt if it.prompt.endswith(answer_prefix) else it.prompt + answer_prefix for it in items]
         toks = span_token_logprobs(model, tokenizer, contexts, [it.answer.strip() for it in items],
