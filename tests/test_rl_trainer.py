@@ -273,6 +273,22 @@ def test_sft_cold_start_and_heldout_eval_inside_the_trainer(tiny_model_dir, tmp_
     assert any(row.get("phase") == "sft" for row in read_metrics(res.metrics))
 
 
+def test_zero_steps_reuse_the_held_out_result_of_the_same_weights(tiny_model_dir, tmp_path):
+    """With no training step, "final" is the evaluation just made (not a second, identical pass)."""
+    from pretrainzero.rl.trainer import train
+
+    texts = tuple(f"Item {i}: the river Seine flows through Paris and the river Loire flows to Nantes."
+                  for i in range(300))
+    register_corpus("rl-trainer-heldout0", source=texts, min_chars=1)
+    r = recipe(tiny_model_dir, "rl-trainer-heldout0", "steps=0", "heldout_n=3", "eval_at_start=true",
+               "eval_at_end=true", "eval_max_tokens=3", "heldout_masker=whole-word")
+    logged: list[str] = []
+    res = train(r, tmp_path, progress=False, log=logged.append)
+    assert res.heldout["final"] == res.heldout["base"]
+    assert len([line for line in logged if "held-out after training" in line and "same weights" in line]) == 1
+    assert len([line for line in logged if line.startswith("held-out: ")]) == 1  # one evaluation's progress line
+
+
 def test_an_update_that_makes_weights_non_finite_is_undone(tiny_model_dir, corpus, tmp_path):
     from pretrainzero.rl.trainer import train
 

@@ -282,7 +282,10 @@ def train(
     say = bar.write
     status, last_ckpt = "completed", latest_checkpoint(ckpt_root)
     t_start = time.perf_counter()
+    # the held-out result last computed in this process on the current weights (reused when no step runs)
+    fresh = heldout.get("cold_start", heldout.get("base")) if state is None else None
     for step in range(start_step, recipe.steps):
+        fresh = None
         t0 = time.perf_counter()
         rng = np.random.default_rng([recipe.seed, step])  # masks and sampling seeds: resumable
         mode = "random-rlpt" if recipe.mode == "pretrainzero" and step < recipe.cold_start_steps else recipe.mode
@@ -365,9 +368,13 @@ def train(
 
     # ------------------------------------------------------------------ wrap-up
     if status == "completed" and items and recipe.eval_at_end:
-        with compute():
-            heldout["final"] = _heldout(model, tok, recipe, items, progress, log)
-        log(f"held-out after training: {format_heldout(heldout['final'])}")
+        if fresh is not None:  # no step ran: the weights are the ones just evaluated
+            heldout["final"] = fresh
+        else:
+            with compute():
+                heldout["final"] = _heldout(model, tok, recipe, items, progress, log)
+        log(f"held-out after training: {format_heldout(heldout['final'])}"
+            + (" (no training step ran: the same weights as the evaluation above)" if fresh is not None else ""))
         if last_ckpt is not None:  # record it with the checkpoint too
             extra_path = last_ckpt / "heldout.json"
             extra_path.write_text(json.dumps(heldout, indent=1))
