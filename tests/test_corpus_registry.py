@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -166,12 +167,19 @@ def test_env_path_folders_are_loaded_by_builtin_loading(tmp_path, data, monkeypa
     folder.mkdir()
     (folder / "x.yaml").write_text(f"name: reg-x\nsource: {data}\ntext_field: body\nmin_chars: 20\n")
     (folder / "broken.yaml").write_text("name: BAD\nsource: a.jsonl\n")
+    (folder / "syntax.yaml").write_text("name: bad\nsource: [oops\n")
     user = tmp_path / "config" / "pretrainzero" / "envs"  # XDG_CONFIG_HOME points at tmp_path/config
     user.mkdir(parents=True)
     (user / "api.yml").write_text(f"- name: reg-api\n  source: {data}\n  text_field: body\n")
     monkeypatch.setenv("PRETRAINZERO_ENV_PATH", os.pathsep.join([str(tmp_path / "missing"), str(folder)]))
-    with pytest.warns(UserWarning, match=r"skipped corpus file .*broken\.yaml"):
+    with pytest.warns(UserWarning) as caught:
         pretrainzero.corpus.load_builtin_corpora()
+    said = sorted(str(w.message) for w in caught)
+    assert any(re.search(r"skipped corpus file .*broken\.yaml", m) for m in said), said
+    # a syntax error is one line naming file:line:column, the path said once
+    [syntax] = [m for m in said if "syntax.yaml" in m]
+    assert "\n" not in syntax and syntax.count("syntax.yaml") == 1, syntax
+    assert re.search(r"syntax\.yaml:3:1: invalid YAML \(.+\)", syntax), syntax
     assert {"reg-x", "reg-api"} <= {s.name for s in list_corpora()}
     assert {"wiki-vital-en", "wiki-vital-fr", "wiki-vital-es", "wikipedia-en"} <= {
         s.name for s in list_corpora()

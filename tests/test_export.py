@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -73,3 +74,11 @@ def test_export_of_something_else_fails_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "neither an existing run/checkpoint folder nor a registered env id" in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc (a folder nobody can create in)")
+def test_export_to_an_unwritable_place_names_out_not_a_temp_folder(run_dir, capsys):
+    out = Path("/proc/pretrainzero-export-test")  # /proc exists, but no folder can be created in it
+    assert main(["export", str(run_dir[0]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"--out {out}:" in err and ".tmp-" not in err, err

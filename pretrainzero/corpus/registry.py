@@ -158,8 +158,11 @@ def _read_yaml_items(path: str | os.PathLike[str]) -> list[tuple[CorpusSpec, boo
     path = Path(path)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: invalid YAML: {exc}") from None
+    except yaml.YAMLError as exc:  # one line: file:line:column and the problem, not PyYAML's four
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        what = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise ValueError(f"{where}: invalid YAML ({what})") from None
     items = data if isinstance(data, list) else [data]
     specs = []
     for i, item in enumerate(items):
@@ -203,7 +206,8 @@ def load_builtin_corpora() -> list[CorpusSpec]:
             try:
                 specs += load_corpus_yaml(f)
             except (ValueError, OSError) as exc:
-                warnings.warn(f"pretrainzero: skipped corpus file {f}: {exc}", stacklevel=2)
+                says = str(exc) if str(exc).startswith(str(f)) else f"{f}: {exc}"
+                warnings.warn(f"pretrainzero: skipped corpus file {says}", stacklevel=2)
     return specs
 
 

@@ -118,8 +118,12 @@ def export_model(target: str | Path, out: str | Path, *, step: int | None = None
     )
     if "config.json" not in names or not any(n.endswith(".safetensors") for n in names):
         raise UserError(f"checkpoint {checkpoint} has no config.json or safetensors weights to export")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:  # the folder is built next to --out and renamed into place: a failure names --out, not the temp folder
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create a folder in {out.parent} ({exc.strerror or exc}); "
+                        "choose a writable place") from None
     try:
         for name in names:
             shutil.copy2(checkpoint / name, tmp / name)
