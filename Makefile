@@ -11,7 +11,7 @@ TINY_TESTS ?= tests/test_engines.py tests/test_rl_trainer.py tests/test_rl_step.
 	tests/test_rl_sft.py tests/test_rl_heldout.py tests/test_rl_likelihood.py tests/test_eval_runner.py \
 	tests/test_eval_backends.py tests/test_rl_precision.py
 
-.PHONY: setup demo lint test test-all test-vllm test-transformers-min bench clean
+.PHONY: setup demo lint test test-all test-vllm test-transformers-min gpu-wheels bench clean
 
 setup: $(VENV)/.installed
 
@@ -65,6 +65,12 @@ $(TF_MIN)/.installed: $(VENV)/.installed
 test-transformers-min: $(TF_MIN)/.installed
 	PYTHONPATH=$(abspath $(TF_MIN)) $(PY) -c "import transformers as t; assert t.__version__ == '5.15.0', t.__version__"
 	PYTHONPATH=$(abspath $(TF_MIN)):$(CURDIR) $(PY) -m pytest $(TINY_TESTS)
+
+# The lent GPU machine (torch + transformers, Python 3.12, no network) lacks only gymnasium among what
+# benchmarks/gpu_check.py imports: its pure-Python wheels travel in .whl (see benchmarks/README.md).
+gpu-wheels:
+	$(PIP) download -q --no-deps --only-binary=:all: --python-version 3.12 -d .whl \
+		gymnasium==1.4.0 farama-notifications==0.0.6
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) $(TF_MIN) runs .pytest_cache

@@ -7,6 +7,7 @@ catches an API drift that would make a script crash before it measures anything.
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,14 @@ def test_eval_vs_lmeval_finds_the_packaged_gsm8k_file() -> None:
     spec.loader.exec_module(module)
     path = module._gsm8k_file()
     assert path.is_file() and path.stat().st_size > 100_000  # the 1,319-question test split
+
+
+def test_gpu_check_passes_on_cpu(tmp_path: Path) -> None:
+    """The prepared device check (benchmarks/gpu_check.py) runs its whole script on CPU, small."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--device", "cpu",
+                          "--out", str(tmp_path), "--hidden", "128", "--decode-tokens", "16", "--decode-rows", "4"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-3000:])
+    info = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert info["checks"] and all(info["checks"].values()), info["checks"]
+    assert info["train"]["changed_fraction"] >= 0.99 and info["decode"]["new_tokens"] == 4 * 16
