@@ -74,7 +74,9 @@ def gaussian_shape(accuracy: float, target: float = 0.25, width: float = 0.01) -
         r = exp(-(p(1 - p) - 0.25)^2 / (2 * 0.01))
 
     1 at p = 0.5; exp(-3.125) = 0.044 when nobody or everybody solves the mask (p = 0 or 1); 0.37 at
-    p = 1/8 or 7/8 (G = 8).
+    p = 1/8 or 7/8 (G = 8). The paper's equation text was not available offline; the constants are
+    the ones an independent public OpenRLHF-based reimplementation uses for its ``spice`` challenger
+    reward (``exp(-(var - 0.25)**2 / (2 * 0.01))`` with ``var`` the variance of the 0/1 outcomes).
     """
     variance = accuracy * (1.0 - accuracy)
     return math.exp(-((variance - target) ** 2) / (2.0 * width))

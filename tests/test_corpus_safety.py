@@ -115,3 +115,14 @@ def test_damaged_index_is_detected_and_rebuilt(jsonl, damage, caplog):
         assert [fresh[i].text for i in range(len(fresh))] == texts  # rebuilt, never empty or altered
     assert "rebuilding" in caplog.text
     assert Store(fresh.index_path).n == 40
+
+
+def test_closed_index_says_so(jsonl):
+    corpus = Corpus(CorpusSpec(name="safe-a", source=str(jsonl), min_chars=20))
+    assert corpus[0].text
+    store = Store(corpus.index_path)
+    assert store.row(0)[2] == corpus[0].text
+    store.close()
+    store.close()  # twice is harmless
+    with pytest.raises(ValueError, match="is closed"):
+        store.row(0)

@@ -88,3 +88,27 @@ def test_the_scan_sees_imports_of_every_kind():
     modules = imported_modules()
     # plain, dotted, from-import, lazy (inside a function), and a mixed-case module name
     assert {"numpy", "torch", "transformers", "yaml", "math_verify", "tensorboardx"} <= modules
+
+
+# Imported by the package but deliberately not a dependency of any group of ours.
+NOT_DECLARED = {
+    "ray": "comes with openrlhf[vllm] (the openrlhf extra); only the OpenRLHF backend imports it",
+}
+
+
+def test_every_third_party_import_of_the_package_is_declared():
+    """The converse: a module pretrainzero/ imports must not arrive only as some other package's
+    dependency (it would vanish when that package drops it)."""
+    import sys
+
+    found: set[str] = set()
+    for file in [*sorted((ROOT / "pretrainzero").rglob("*.py")), ROOT / "pretrainzero_vf.py"]:
+        for node in ast.walk(ast.parse(file.read_text(), str(file))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    third_party = {m for m in found if m not in sys.stdlib_module_names and m != "pretrainzero"}
+    provided = {IMPORT_NAME.get(dist, dist.replace("-", "_")) for dist in declared()}
+    missing = sorted(m for m in third_party if m.lower() not in provided and m not in NOT_DECLARED)
+    assert not missing, f"imported by pretrainzero/ but declared in no dependency group of pyproject.toml: {missing}"

@@ -115,9 +115,38 @@ def test_reproduce_within_and_outside_tolerance(root, tmp_path, monkeypatch, cap
 
 
 def test_reproduce_without_runner_errors_clearly(root, monkeypatch, capsys):
+    from pretrainzero.cli import main
+
     monkeypatch.setitem(sys.modules, "pretrainzero.eval.runner", None)  # makes the import fail
-    assert run(["leaderboard", "--root", str(root), "reproduce", ROW]) == 2
-    assert "pretrainzero.eval.runner.run_eval" in capsys.readouterr().err
+    assert main(["leaderboard", "--root", str(root), "reproduce", ROW]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pretrainzero.eval.runner.run_eval" in err[0]
+
+
+def test_reproduce_with_a_runner_breaking_its_contract_fails_in_one_line(root, tmp_path, monkeypatch, capsys):
+    from pretrainzero.cli import main
+
+    module = types.ModuleType("pretrainzero.eval.runner")
+    module.run_eval = lambda config, out_dir: {"metrics": {"score": "high"}}
+    monkeypatch.setitem(sys.modules, "pretrainzero.eval.runner", module)
+    assert main(["leaderboard", "--root", str(root), "reproduce", ROW, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "without valid metrics" in err[0]
+
+
+def test_reproduce_does_not_hide_a_bug_in_the_runner(root, tmp_path, monkeypatch):
+    """A RuntimeError from inside the evaluation is a bug or a crash, not an expected failure:
+    it propagates with its traceback instead of becoming a one-line "error:"."""
+    from pretrainzero.cli import main
+
+    def run_eval(config, out_dir):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    module = types.ModuleType("pretrainzero.eval.runner")
+    module.run_eval = run_eval
+    monkeypatch.setitem(sys.modules, "pretrainzero.eval.runner", module)
+    with pytest.raises(RuntimeError, match="illegal memory access"):
+        main(["leaderboard", "--root", str(root), "reproduce", ROW, "--out", str(tmp_path / "o")])
 
 
 def test_explicit_tolerance_wins_and_missing_stderr_cannot_judge():

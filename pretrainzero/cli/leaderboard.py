@@ -95,11 +95,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix=f"reproduce-{rec.id}-"))
-    try:
-        comparison, problems = reproduce(rec.record, out_dir, args.limit)
-    except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    comparison, problems = reproduce(rec.record, out_dir, args.limit)  # SetupError: one line, exit 2 (cli.main)
     for p in problems:
         print(f"warning: new record: {p}", file=sys.stderr)
     print(comparison.summary())

@@ -242,7 +242,7 @@ class Corpus:
         return {"spec": self.spec}  # file handles and maps are reopened lazily after unpickling
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["spec"])  # type: ignore[misc]
+        Corpus.__init__(self, state["spec"])
 
 
 @contextlib.contextmanager

@@ -180,10 +180,13 @@ class Store:
 
     def row(self, i: int) -> tuple[int, int, str, str | None]:
         """(doc, piece, text, title) of paragraph ``i`` (0 <= i < n)."""
+        text_fd, title_fd = self._text_fd, self._title_fd
+        if text_fd is None or title_fd is None:
+            raise ValueError(f"index {self.path} is closed")
         start = self._offsets[i]
-        text = os.pread(self._text_fd, self._offsets[i + 1] - start, start).decode("utf-8")  # type: ignore[arg-type]
+        text = os.pread(text_fd, self._offsets[i + 1] - start, start).decode("utf-8")
         t0 = self._titles[2 * i]
-        title = None if t0 < 0 else os.pread(self._title_fd, self._titles[2 * i + 1] - t0, t0).decode("utf-8")  # type: ignore[arg-type]
+        title = None if t0 < 0 else os.pread(title_fd, self._titles[2 * i + 1] - t0, t0).decode("utf-8")
         return self._docs[i], self._pieces[i], text, title
 
     def find(self, doc: int, piece: int) -> int | None:

@@ -33,6 +33,7 @@ import torch
 
 from .base import (
     Completion,
+    FinishReason,
     Prompt,
     SamplingParams,
     cut_at_stop,
@@ -155,7 +156,7 @@ class TransformersEngine:
         window = max([16] + [4 * len(s) + 2 for s in stops])  # tokens: a stop string spans at most ~4/char
         tokens: list[list[int]] = [[] for _ in chunk]
         logps: list[list[float]] = [[] for _ in chunk]
-        finish: list[str | None] = [None] * len(chunk)
+        finish: list[FinishReason | None] = [None] * len(chunk)
         alive = list(range(len(chunk)))  # chunk row of each live batch row
         for step in range(params.max_new_tokens):
             u = uniforms[alive, step] if uniforms is not None else None
@@ -198,11 +199,11 @@ class TransformersEngine:
             toks = tokens[r]
             ended_on_eos = finish[r] == "stop" and bool(toks) and toks[-1] in eos_set
             text = tok.decode(toks[:-1] if ended_on_eos else toks, skip_special_tokens=True)
-            reason = finish[r] or "length"
+            reason: FinishReason = finish[r] or "length"
             if stops and not ended_on_eos:
                 text, hit = cut_at_stop(text, stops)
                 reason = "stop" if hit else reason
-            completions.append(Completion(text, toks, logps[r], reason, list(ids[i])))  # type: ignore[arg-type]
+            completions.append(Completion(text, toks, logps[r], reason, list(ids[i])))
         return completions
 
 
@@ -221,9 +222,11 @@ def _next_tokens(logits: torch.Tensor, params: SamplingParams,
         if params.top_p < 1.0:  # keep the smallest prefix of the sorted distribution reaching top_p
             probs, order = probs.sort(dim=-1, descending=True)
             probs = probs * ((probs.cumsum(-1) - probs) < params.top_p)
+        if uniforms is None:
+            raise ValueError("sampling at temperature > 0 needs one uniform per row")
         cdf = probs.cumsum(-1)
         total = cdf[:, -1]
-        u = uniforms.to(cdf.dtype) * total  # type: ignore[union-attr]
+        u = uniforms.to(cdf.dtype) * total
         u = torch.minimum(u, torch.nextafter(total, torch.zeros_like(total)))  # rounding never reaches the end
         # first index whose cdf exceeds u: zero-probability entries can never be drawn
         nxt = torch.searchsorted(cdf, u[:, None], right=True).squeeze(-1).clamp(max=cdf.shape[-1] - 1)

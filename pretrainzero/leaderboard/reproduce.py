@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from pretrainzero.errors import SetupError
 from pretrainzero.record import Metrics, ResultsRecord, validate_record
 
 # Config keys that `pretrainzero eval` takes as flags of the same name (hyphenated); the rest of
@@ -127,7 +128,7 @@ def load_runner():
     try:
         from pretrainzero.eval.runner import run_eval
     except ImportError as exc:
-        raise RuntimeError(
+        raise SetupError(
             "leaderboard reproduce needs pretrainzero.eval.runner.run_eval(config, out_dir) -> record, "
             f"which could not be imported ({exc}); install the eval extras (`pip install -e .[eval]`)"
         ) from exc
@@ -140,12 +141,12 @@ def reproduce(record: ResultsRecord, out_dir: Path, limit: int | None = None) ->
     config = reproduce_config(record, limit)
     new = run_eval(config, Path(out_dir))
     if not isinstance(new, Mapping) or "metrics" not in new:
-        raise RuntimeError(f"run_eval returned {type(new).__name__}, expected a results record (dict)")
+        raise SetupError(f"run_eval returned {type(new).__name__}, expected a results record (dict)")
     if new.get("benchmark", record.benchmark) != record.benchmark:
-        raise RuntimeError(f"run_eval returned a record for {new.get('benchmark')!r}, expected {record.benchmark!r}")
+        raise SetupError(f"run_eval returned a record for {new.get('benchmark')!r}, expected {record.benchmark!r}")
     try:
         metrics = Metrics.model_validate(new["metrics"])
     except ValidationError as exc:
-        raise RuntimeError(f"run_eval returned a record without valid metrics ({exc.errors()[0]['msg']})") from None
+        raise SetupError(f"run_eval returned a record without valid metrics ({exc.errors()[0]['msg']})") from None
     same_items = limit is None or limit == (record.config.model_extra or {}).get("limit")
     return compare(record, metrics, same_items), validate_record(new)
