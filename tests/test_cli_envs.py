@@ -63,7 +63,9 @@ def test_unknown_env_names_close_matches(capsys):
 
 def test_play_prints_a_summary(toy, capsys):
     assert main(["play", toy.format("MaskedSpan"), "--agent", "oracle", "-n", "50", "--seed", "3"]) == 0
-    line = capsys.readouterr().out.strip()
+    captured = capsys.readouterr()
+    line = captured.out.strip()
+    assert captured.err == ""  # not a terminal: no progress bar residue in logs
     assert (
         "agent=oracle" in line
         and "episodes=50" in line

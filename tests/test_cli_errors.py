@@ -52,6 +52,9 @@ def test_recipe_inputs(capsys, tmp_path, train_args):
     err = _error(capsys, ["train", "--recipe", str(tmp_path / "bad.yaml")])
     assert f"{tmp_path / 'bad.yaml'}:3:1: invalid YAML (expected ',' or ']'" in err
     assert "not a UTF-8 text file" in _error(capsys, ["train", "--recipe", str(tmp_path / "bin.yaml")])
+    (tmp_path / "list.yaml").write_text("- lr: 1e-6\n- steps: 3\n")
+    err = _error(capsys, ["train", "--recipe", str(tmp_path / "list.yaml")])
+    assert "a recipe is a mapping of `field: value` lines, got a YAML list" in err
     assert "not found" in _error(capsys, ["train", "--recipe", str(tmp_path / "missing.yaml")])
     assert "--set lr=[1: the value is not valid YAML" in _error(capsys, [*train_args, "--set", "lr=[1"])
     assert "lr must be a finite number, got inf" in _error(capsys, [*train_args, "--set", "lr=.inf"])
@@ -181,7 +184,7 @@ def test_no_verb_catches_expected_failures_itself():
     import ast
 
     names = {"SetupError", "UserError", "BenchmarkDataError", "BackendUnavailable", "GraderUnavailable",
-             "EndpointError"}
+             "EndpointError", "RuntimeError"}  # RuntimeError: would also swallow real crashes
     offenders = []
     for path in sorted((ROOT / "pretrainzero" / "cli").glob("*.py")):
         if path.name == "__init__.py":  # the one central handler
@@ -216,3 +219,21 @@ def test_out_below_a_file_names_the_flag(capsys, tmp_path, train_args, tiny_mode
     for argv in verbs:
         assert f"--out {bad}: {tmp_path / 'file.txt'} is a file, not a folder" in _error(capsys, argv), argv[0]
     assert (tmp_path / "file.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("argv", [["list", "envs"], ["corpus", "list"]])
+def test_a_reader_that_leaves_is_no_error(argv):
+    """`pretrainzero list envs | head -1`: the closed pipe ends the command quietly, with the status
+    a shell gives a process ended by SIGPIPE, and no `error:` line or traceback."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written
+    try:
+        done = subprocess.run([sys.executable, "-m", "pretrainzero", *argv], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120, cwd=ROOT)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141 and done.stderr == "", done.stderr

@@ -90,6 +90,7 @@ def test_truncated_gz_source_fails_corpus_add_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "notes.jsonl.gz" in err and "truncated or corrupt" in err
     assert not out.exists()  # nothing registered on disk
+    assert not (tmp_path / "cache" / "index" / "safe-a").exists()  # and no empty index folder left
     with pytest.raises(CorpusError, match="truncated or corrupt"):
         list(Corpus(CorpusSpec(name="safe-a", source=str(path), min_chars=20)))  # streaming fails clearly too
 
@@ -126,3 +127,41 @@ def test_closed_index_says_so(jsonl):
     store.close()  # twice is harmless
     with pytest.raises(ValueError, match="is closed"):
         store.row(0)
+
+
+def test_corpus_remove_undoes_corpus_add(jsonl, tmp_path, capsys):
+    user = tmp_path / "config" / "pretrainzero" / "envs"
+    assert main(["corpus", "add", "safe-a", "--source", str(jsonl), "--min-chars", "20"]) == 0
+    index = Corpus(get_spec("safe-a")).index_path
+    assert (user / "safe-a.yaml").is_file() and Store.exists(index)
+    other = Corpus(register_corpus("safe-b", source=str(jsonl), min_chars=20))
+    len(other)  # another corpus's index must survive
+    capsys.readouterr()
+    assert main(["corpus", "remove", "safe-a"]) == 0
+    out = capsys.readouterr().out
+    assert f"removed {user / 'safe-a.yaml'}" in out and "removed index" in out
+    assert not (user / "safe-a.yaml").exists() and not index.parent.exists()
+    assert Store.exists(other.index_path)
+    with pytest.raises(Exception, match="unknown corpus 'safe-a'"):
+        get_spec("safe-a")
+    assert main(["corpus", "remove", "safe-a"]) == 2  # nothing left to remove: one line
+    assert "no corpus file in" in capsys.readouterr().err
+    unregister_corpus("safe-b")
+
+
+def test_corpus_remove_refuses_builtins_and_shared_files_but_restores_a_replaced_builtin(jsonl, tmp_path, capsys):
+    builtin = get_spec("wiki-vital-en")
+    assert main(["corpus", "remove", "wiki-vital-en"]) == 2
+    assert "is built in: no user file defines it" in capsys.readouterr().err
+    user = tmp_path / "config" / "pretrainzero" / "envs"
+    args = ["corpus", "add", "wiki-vital-en", "--source", str(jsonl), "--min-chars", "20", "--replace"]
+    assert main(args) == 0 and get_spec("wiki-vital-en") != builtin
+    assert main(["corpus", "remove", "wiki-vital-en"]) == 0
+    assert "is the built-in definition again" in capsys.readouterr().out
+    assert get_spec("wiki-vital-en") == builtin and not (user / "wiki-vital-en.yaml").exists()
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "two.yaml").write_text(f"- {{name: safe-a, source: {jsonl}}}\n- {{name: safe-c, source: {jsonl}}}\n")
+    assert main(["corpus", "remove", "safe-a", "--dir", str(shared)]) == 2
+    assert "together with 'safe-c': edit that file instead" in capsys.readouterr().err
+    assert (shared / "two.yaml").is_file()

@@ -96,3 +96,6 @@ def test_cli_audit_bad_input_is_one_line(capsys: pytest.CaptureFixture[str]) -> 
     assert "unknown benchmark 'nosuch'" in capsys.readouterr().err
     assert main(["eval", "audit", "--benchmarks", "gsm8k", "--protocol", "mmlu-pro-official"]) == 2
     assert "does not cover" in capsys.readouterr().err
+    # a mistyped --data-dir is an error, never a silent fallback to the packaged copy
+    assert main(["eval", "audit", "--benchmarks", "gsm8k", "--data-dir", "/no/such/data-dir"]) == 2
+    assert "--data-dir /no/such/data-dir does not exist" in capsys.readouterr().err

@@ -124,9 +124,14 @@ def test_corpus_registration_examples_agree(tmp_path, monkeypatch):
         exec(compile(py_block, "README.md", "exec"), {})
         from_python = get_spec("lab-notes")
         unregister_corpus("lab-notes")
-        (argv,) = [shlex.split(line) for line in cli_block.splitlines() if line.strip()]
-        assert argv[0] == "pretrainzero" and main(argv[1:]) == 0
+        add, remove = [shlex.split(line, comments=True) for line in cli_block.splitlines() if line.strip()]
+        assert add[0] == "pretrainzero" and main(add[1:]) == 0
         from_cli = get_spec("lab-notes")
+        written = tmp_path / "config" / "pretrainzero" / "envs" / "lab-notes.yaml"
+        index = tmp_path / "cache" / "index" / "lab-notes"
+        assert written.is_file() and index.is_dir()
+        assert remove[:3] == ["pretrainzero", "corpus", "remove"] and main(remove[1:]) == 0
+        assert not written.exists() and not index.exists()
     finally:
         unregister_corpus("lab-notes")
     assert from_yaml == from_python == from_cli

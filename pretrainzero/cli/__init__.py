@@ -58,10 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     from pretrainzero.errors import SetupError
 
     try:
-        return int(args.func(args) or 0)
+        rc = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at interpreter exit
+        return rc
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `pretrainzero list envs | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit flush
+        return 141  # what a shell reports for a process ended by SIGPIPE
     except (ValueError, KeyError, OSError, ModuleNotFoundError, SetupError) as exc:  # expected: one line, exit 2
         print(f"error: {user_message(exc)}", file=sys.stderr)
         return 2

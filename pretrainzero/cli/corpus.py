@@ -1,10 +1,12 @@
-"""`pretrainzero corpus add|show|index|list`: register, inspect and index corpora.
+"""`pretrainzero corpus add|show|index|list|remove`: register, inspect, index and remove corpora.
 
 ``corpus add`` is the third way to register a corpus (besides YAML and ``register_corpus``): it
 validates the spec, reads a local source end to end (building its index, so a truncated or
 broken file fails here, not in a later run; a Hub source is checked by its first paragraph),
 then writes ``<dir>/<name>.yaml`` atomically, which ``import pretrainzero`` loads from then on.
-A relative ``--source`` path is resolved against the working directory.
+A relative ``--source`` path is resolved against the working directory. ``corpus remove`` undoes
+it: it deletes the one-corpus YAML file that defines the name in the user folders, and the indexes
+of that definition (``--keep-index`` keeps them).
 """
 
 from __future__ import annotations
@@ -83,6 +85,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     lst = verbs.add_parser("list", help="registered corpora (reads no data)")
     lst.set_defaults(corpus_func=run_list)
+
+    remove = verbs.add_parser("remove", help="delete a corpus's YAML file (from `corpus add`) and its indexes")
+    remove.add_argument("name")
+    remove.add_argument("--dir", type=Path, help="look only in this folder (default: the folders loaded at import)")
+    remove.add_argument("--keep-index", action="store_true", help="keep the corpus's indexes in the cache")
+    remove.set_defaults(corpus_func=run_remove)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -235,4 +243,59 @@ def run_list(args: argparse.Namespace) -> int:
 
     for spec in list_corpora():
         print(f"{spec.name:24} {spec.describe_source()}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    """Delete the YAML file that defines ``args.name`` in the user folders, then its indexes.
+
+    Only a file that defines this one corpus is deleted (a file shared with other corpora is
+    named so the user can edit it); a built-in corpus has no file to remove, and removing a
+    user file that replaced a built-in brings the built-in definition back.
+    """
+    import shutil
+
+    from pretrainzero.corpus import Corpus, env_path_dirs, user_env_dir
+    from pretrainzero.corpus.registry import _read_yaml_items, is_builtin, unregister_corpus, yaml_files
+    from pretrainzero.corpus.store import cache_root
+    from pretrainzero.errors import UserError
+
+    from ._args import check_folder_arg
+
+    check_folder_arg(args.dir, "--dir", must_exist=True)
+    folders = [args.dir.expanduser()] if args.dir else [user_env_dir(), *env_path_dirs()]
+    found: list[tuple[Path, list[CorpusSpec]]] = []
+    for folder in folders:
+        for f in yaml_files(folder) if folder.is_dir() else []:
+            try:
+                specs = [spec for spec, _ in _read_yaml_items(f)]
+            except (ValueError, OSError):
+                continue  # a broken file defines nothing (import already warned about it)
+            if any(spec.name == args.name for spec in specs):
+                found.append((f, specs))
+    where = ", ".join(str(f) for f in folders) or "no folder"
+    if not found:
+        if is_builtin(args.name):
+            raise UserError(f"corpus {args.name!r} is built in: no user file defines it, nothing to remove")
+        raise UserError(f"no corpus file in {where} defines {args.name!r} (see `pretrainzero corpus list`; "
+                        "a corpus registered from Python lives only in that process)")
+    for f, specs in found:
+        if len(specs) > 1:
+            others = ", ".join(repr(s.name) for s in specs if s.name != args.name)
+            raise UserError(f"{f} defines {args.name!r} together with {others}: edit that file instead")
+    for f, specs in found:
+        f.unlink()
+        print(f"removed {f}")
+        if not args.keep_index:
+            folder = cache_root() / "index" / args.name
+            definition = Corpus(specs[0]).definition_key
+            for index in sorted(folder.glob(f"{definition}-*")) if folder.is_dir() else []:
+                shutil.rmtree(index, ignore_errors=True)
+                (cache_root() / "locks" / f"{args.name}-{index.name}.lock").unlink(missing_ok=True)
+                print(f"removed index {index}")
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+    unregister_corpus(args.name)
+    if is_builtin(args.name):
+        print(f"corpus {args.name!r} is the built-in definition again")
     return 0

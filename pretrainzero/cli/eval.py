@@ -102,6 +102,7 @@ def _audit(args: argparse.Namespace) -> int:
     from ..eval.benchmarks import get_spec, load_benchmark
     from ..eval.protocols import get_protocol
 
+    check_folder_arg(args.data_dir, "--data-dir", must_exist=True)
     protocol = get_protocol(args.protocol or "pz-0shot-boxed")
     names = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
     for name in names:

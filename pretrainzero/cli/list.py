@@ -8,7 +8,6 @@ protocols from the eval registries, algorithms from the RL registry, recipes fro
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from ..errors import UserError
@@ -80,10 +79,6 @@ def lines(what: str, corpus: str | None = None, task: str | None = None) -> list
 
 def run(args: argparse.Namespace) -> int:
     rows = lines(args.what, args.corpus, args.task)
-    try:
-        if rows:
-            print("\n".join(rows))
-        sys.stdout.flush()
-    except BrokenPipeError:  # `pretrainzero list envs | head`: the reader left, not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if rows:
+        print("\n".join(rows))  # a reader that left (`| head`) is handled once, in cli.main
     return 0

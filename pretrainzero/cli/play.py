@@ -7,6 +7,7 @@ action and the reward (and, for mask turns, whether the mask was valid).
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
@@ -80,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     agent = AGENTS[args.agent](seed=args.seed) if args.agent == "random" else AGENTS[args.agent]()
     if args.show:
         print("\n".join(show_episode(env, agent, args.seed)))
-    with tqdm(total=args.episodes, unit="ep", disable=args.no_progress, leave=False) as bar:
+    # a bar on a terminal only: play runs thousands of episodes a second, so logs get just the summary
+    quiet = args.no_progress or not sys.stderr.isatty()
+    with tqdm(total=args.episodes, unit="ep", disable=quiet, leave=False, file=sys.stderr) as bar:
         stats = play(env, agent, args.episodes, seed=args.seed, progress=bar.update)
     print(summary(env_id, args.agent, stats))
     return 0

@@ -228,6 +228,10 @@ class Corpus:
         try:
             meta = {"spec": self.spec.to_dict(defaults=True), "key": self.cache_key}
             path = build_store(self.index_path, iter_rows(self.spec, stats, progress=bar), stats, meta)
+        except BaseException:
+            with contextlib.suppress(OSError):  # a source that fails leaves no empty index/<name> behind
+                self.index_path.parent.rmdir()
+            raise
         finally:
             if bar is not None:
                 bar.close()

@@ -274,6 +274,8 @@ def _set(data: dict[str, Any], override: str) -> None:
 
 def recipe_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> Recipe:
     """Build and validate a recipe from a mapping plus ``key=value`` overrides (dots for nesting)."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"a recipe is a mapping of `field: value` lines, got a YAML {type(data).__name__}")
     merged = _deep_copy(dict(data))
     for o in overrides:
         _set(merged, o)
