@@ -22,7 +22,9 @@ def harmonic_mean(task_scores: Mapping[str, float]) -> float | None:
     of Kazemi et al., BIG-Bench Extra Hard (arXiv:2502.19187, §4), whose leaderboard.md (the
     "BBEH" column of google-deepmind/bbeh) is sorted by it. The paper subtracts nothing afterwards,
     so neither do we (a version of this function took 1 off the result). The repository's
-    bbeh/evaluate.py grades single answers only; it has no aggregation code to check against.
+    bbeh/evaluate.py grades single answers only; it has no aggregation code to check against
+    (checked against its current snapshot), and alphaXiv's summary of the paper describes the same
+    rule ("adding 1 to all individual task accuracy numbers before calculation").
     Scores are fractions in [0, 1]; the result is a fraction too; ``None`` with no tasks.
     """
     if not task_scores:
