@@ -12,13 +12,13 @@ import pytest
 
 from pretrainzero.eval import cache as gen_cache
 from pretrainzero.eval.results import (
-    atomic_write_text,
     build_record,
     compute_metrics,
     make_row,
     read_samples,
     write_results,
 )
+from pretrainzero.fileio import atomic_copy, atomic_write_text
 from pretrainzero.record import RecordError, ResultsRecord, validate_record
 
 
@@ -101,6 +101,12 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
         atomic_write_text(target, 123)  # type: ignore[arg-type]  # write fails mid-way
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+    with pytest.raises(FileNotFoundError):
+        atomic_copy(tmp_path / "missing.bin", target)  # a copy that cannot start leaves the old file too
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+    atomic_write_text(tmp_path / "new" / "r.txt", "a\nb\n")  # creates the folder, writes \n line ends
+    assert (tmp_path / "new" / "r.txt").read_bytes() == b"a\nb\n"
 
 
 def test_cache_skips_torn_lines_and_appends_on_fresh_line(tmp_path: Path) -> None:

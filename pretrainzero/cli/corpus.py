@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
 def run_add(args: argparse.Namespace) -> int:
     from pretrainzero.corpus import CorpusSpec, default_add_dir, register_spec, spec_as_yaml
     from pretrainzero.corpus.registry import BuiltinCorpusError, _absolute_source, is_builtin
+    from pretrainzero.fileio import atomic_write_text
 
     fields = dict(
         text_field=args.text_field,
@@ -131,14 +130,7 @@ def run_add(args: argparse.Namespace) -> int:
         _check_source(spec)
     folder.mkdir(parents=True, exist_ok=True)
     text = spec_as_yaml(spec) + ("replace: true\n" if args.replace else "")
-    fd, tmp = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".yaml.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(target, text)
     register_spec(spec, replace=args.replace)
     print(f"wrote {target}")
     if folder.resolve() not in _loaded_dirs():

@@ -153,6 +153,25 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def schema_text() -> str:
+    """The JSON Schema file's exact text (what ``leaderboards/schema/`` commits)."""
+    from pretrainzero.record import json_schema
+
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def _schema(args: argparse.Namespace) -> int:
+    text = schema_text()
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    from pretrainzero.fileio import atomic_write_text
+
+    atomic_write_text(args.out, text)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "leaderboard",
@@ -197,6 +216,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", default=None, help="folder with the benchmark files the rows were made on")
     p.add_argument("--no-render", action="store_true", help="do not regenerate README.md and index.html")
     p.set_defaults(leaderboard_action=_regrade)
+
+    p = sub.add_parser("schema", help="print the results record's JSON Schema (structure only; submit checks more)")
+    p.add_argument("--out", help="write it to this file instead of standard output")
+    p.set_defaults(leaderboard_action=_schema)
 
     p = sub.add_parser("list", help="list rows")
     p.add_argument("--protocol", help="only rows of this protocol id")

@@ -128,7 +128,7 @@ def write_recipe(recipe: Any, path: Path) -> None:
     """The resolved recipe as YAML (loads back to an equal recipe), written atomically."""
     import yaml
 
-    from ..eval.results import atomic_write_text
+    from ..fileio import atomic_write_text
 
     def plain(x: Any) -> Any:
         if isinstance(x, dict):

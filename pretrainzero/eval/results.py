@@ -21,13 +21,13 @@ import math
 import os
 import platform
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..fileio import atomic_write_text
 from ..record import SCHEMA_VERSION, ResultsRecord, parse_record
 from ..record.lmeval import results_path, to_lmeval
 from .registry import registry
@@ -156,22 +156,6 @@ def build_record(*, row_id: str, model: Mapping[str, Any], benchmark: str, subse
     if notes:
         record["notes"] = notes
     return parse_record(record, registry())
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_results(record: ResultsRecord, rows: Sequence[SampleRow], out_dir: str | os.PathLike[str]) -> Path:

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..fileio import atomic_write_text
 from .html import render_html
 from .markdown import render_markdown
 from .reference import Reference, load_references
-from .store import Record, atomic_write_text, load_records
+from .store import Record, load_records
 from .table import protocol_tables, reference_tables
 
 

@@ -9,11 +9,10 @@ half a record for the next render to trip over.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pretrainzero.fileio import atomic_copy, atomic_write_text
 from pretrainzero.record import RecordError, ResultsRecord, parse_record
 from pretrainzero.record.lmeval import LMEVAL_DIR
 
@@ -67,33 +66,6 @@ class Record:
     def deviations(self) -> tuple[str, ...]:
         """How the run departed from its protocol (e.g. a reduced token budget), as the runner recorded it."""
         return tuple(self.record.config.protocol_deviations)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (same-directory temp file + ``os.replace``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_copy(src: Path, dst: Path) -> None:
-    """Copy a file atomically (bytes, same-directory temp file + ``os.replace``)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            while chunk := inp.read(1 << 20):
-                out.write(chunk)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_record(path: Path) -> Record:

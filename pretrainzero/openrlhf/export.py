@@ -47,7 +47,7 @@ def export_prompts(
     import pretrainzero  # noqa: F401  (registers the built-in corpora's env ids)
     from pretrainzero.envs.registration import resolve_env_id
 
-    from ..eval.results import atomic_write_text
+    from ..fileio import atomic_write_text
 
     if n < 1:
         raise ValueError(f"--n must be >= 1, got {n}")

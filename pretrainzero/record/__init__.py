@@ -20,6 +20,7 @@ from .schema import (
     RecordError,
     Registry,
     ResultsRecord,
+    json_schema,
     parse_record,
     validate_record,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "RecordError",
     "Registry",
     "ResultsRecord",
+    "json_schema",
     "parse_record",
     "row_id",
     "slug",

@@ -207,6 +207,23 @@ class ResultsRecord(BaseModel):
         return [f"{r.path}: {r.says(self, registry)}" for r in rules if not r.holds(self, registry)]
 
 
+
+def json_schema() -> dict[str, Any]:
+    """The record's structure as JSON Schema (draft 2020-12), for tools outside Python.
+
+    It carries the types, ranges, patterns, closed sections and required fields of the models
+    above; the cross-field rules (:data:`RULES`), the registry rules and three string checks
+    (UTC ``created_at``, relative ``samples_file``, a model name that makes a row id) exist only in
+    :func:`validate_record`, so a file that passes this schema can still be refused by ``submit``.
+    ``leaderboards/schema/`` holds the committed copy (``pretrainzero leaderboard schema``).
+    """
+    schema = ResultsRecord.model_json_schema(mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$comment": f"pretrainzero results record, schema_version {SCHEMA_VERSION}; generated from "
+                        "pretrainzero.record.schema.ResultsRecord (structure only: `leaderboard submit` "
+                        "also checks cross-field and registry rules)",
+            **schema}
+
 # ---- facts the record is checked against, supplied by the caller ------------------------------
 
 
