@@ -247,8 +247,8 @@ def run_remove(args: argparse.Namespace) -> int:
     """
     import shutil
 
-    from pretrainzero.corpus import Corpus, env_path_dirs, user_env_dir
-    from pretrainzero.corpus.registry import _read_yaml_items, is_builtin, unregister_corpus, yaml_files
+    from pretrainzero.corpus import Corpus, env_path_dirs, read_corpus_yaml, user_env_dir
+    from pretrainzero.corpus.registry import is_builtin, unregister_corpus, yaml_files
     from pretrainzero.corpus.store import cache_root
     from pretrainzero.errors import UserError
 
@@ -260,7 +260,7 @@ def run_remove(args: argparse.Namespace) -> int:
     for folder in folders:
         for f in yaml_files(folder) if folder.is_dir() else []:
             try:
-                specs = [spec for spec, _ in _read_yaml_items(f)]
+                specs = read_corpus_yaml(f)
             except (ValueError, OSError):
                 continue  # a broken file defines nothing (import already warned about it)
             if any(spec.name == args.name for spec in specs):
