@@ -207,7 +207,6 @@ class ResultsRecord(BaseModel):
         return [f"{r.path}: {r.says(self, registry)}" for r in rules if not r.holds(self, registry)]
 
 
-
 def json_schema() -> dict[str, Any]:
     """The record's structure as JSON Schema (draft 2020-12), for tools outside Python.
 
@@ -223,6 +222,7 @@ def json_schema() -> dict[str, Any]:
                         "pretrainzero.record.schema.ResultsRecord (structure only: `leaderboard submit` "
                         "also checks cross-field and registry rules)",
             **schema}
+
 
 # ---- facts the record is checked against, supplied by the caller ------------------------------
 

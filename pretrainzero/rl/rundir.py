@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..fileio import atomic_write_text
 from .checkpoint import (
     TrainingState,
     checkpoint_step,
@@ -140,9 +141,7 @@ def _new_run(out: Path, recipe: dict[str, Any]) -> RunFolder:
     out.mkdir(parents=True, exist_ok=True)
     run_id = uuid.uuid4().hex
     info = {"run_id": run_id, "name": recipe.get("name"), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    tmp = out / f".{RUN_FILE}.tmp"
-    tmp.write_text(json.dumps(info, indent=1))
-    os.replace(tmp, out / RUN_FILE)
+    atomic_write_text(out / RUN_FILE, json.dumps(info, indent=1))
     (out / "metrics.jsonl").write_text("")  # a new run starts a new log
     return RunFolder(out, run_id, None)
 
